@@ -1,0 +1,439 @@
+/* Lowering: each node of the optimized graph becomes one or more kernel calls with every
+ * shape written out as a constant parameter. This is the one place that decides how an op
+ * runs; both emitters print what it decided. */
+#include <stdlib.h>
+#include <string.h>
+#include "schedule.h"
+
+static Step *new_step(Schedule *s, RtKernelId k, const Node *n, int nt, int np, Diag *d)
+{
+    if (s->nsteps == s->capsteps) {
+        int cap = s->capsteps ? s->capsteps * 2 : 64;
+        Step *p = realloc(s->steps, (size_t)cap * sizeof(Step));
+        if (!p)
+            return diag_error(d, "out of memory"), NULL;
+        s->steps = p;
+        s->capsteps = cap;
+    }
+    Step *st = &s->steps[s->nsteps];
+    memset(st, 0, sizeof *st);
+    st->kernel = k;
+    st->node = n;
+    st->nt = nt;
+    st->nouts = 1;
+    st->np = np;
+    st->ws_slot = -1;
+    st->t = ARENA_ARRAY(&s->g->arena, Value *, nt);
+    st->p = ARENA_ARRAY(&s->g->arena, int64_t, np > 0 ? np : 1);
+    if (!st->t || !st->p)
+        return diag_error(d, "out of memory"), NULL;
+    s->nsteps++;
+    return st;
+}
+
+static int64_t prod(const int64_t *dims, int from, int to)
+{
+    int64_t n = 1;
+    for (int i = from; i < to; i++)
+        n *= dims[i];
+    return n;
+}
+
+/* Gemm's B is stored [N,K] by torch's Linear (transB=1); the kernel wants [K,N], so a
+ * constant B is transposed once here instead of at every run. */
+static Value *transposed_constant(Graph *g, Value *b)
+{
+    int64_t dims[2] = { b->dims[1], b->dims[0] };
+    char name[256];
+    snprintf(name, sizeof name, "%s.T", b->name);
+    Value *t = graph_add_constant(g, name, DT_F32, 2, dims);
+    if (!t)
+        return NULL;
+    const float *src = b->data;
+    float *dst = t->data;
+    for (int64_t i = 0; i < b->dims[0]; i++)
+        for (int64_t j = 0; j < b->dims[1]; j++)
+            dst[j * b->dims[0] + i] = src[i * b->dims[1] + j];
+    return t;
+}
+
+static bool lower_window(Schedule *s, Node *n, Diag *d)
+{
+    const WindowAttr *w = &n->a.win;
+    Value *x = n->in[0], *y = n->out[0];
+    bool conv = n->op == OP_CONV;
+    RtKernelId k = conv ? RT_K_CONV : n->op == OP_MAXPOOL ? RT_K_MAXPOOL : RT_K_AVGPOOL;
+    Step *st = new_step(s, k, n, conv ? 5 : 2, 17, d);
+    if (!st)
+        return false;
+    st->t[0] = y;
+    st->t[1] = x;
+    if (conv) {
+        int64_t p[17] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3], y->dims[1],
+                          y->dims[2], y->dims[3], w->kernel[0], w->kernel[1], w->stride[0],
+                          w->stride[1], w->pad[0], w->pad[1], w->dilation[0], w->dilation[1],
+                          w->group, RT_ACT_NONE };
+        memcpy(st->p, p, sizeof p);
+        st->t[2] = n->in[1];
+        st->t[3] = n->nin > 2 ? n->in[2] : NULL;
+        bool depthwise = w->group == x->dims[1] && w->group == y->dims[1] && w->group > 1;
+        bool direct = w->kernel[0] == 1 && w->kernel[1] == 1 && w->stride[0] == 1 &&
+                      w->stride[1] == 1 && !w->pad[0] && !w->pad[1] &&
+                      y->dims[2] == x->dims[2] && y->dims[3] == x->dims[3];
+        if (!depthwise && !direct) {
+            st->ws_slot = 4;
+            st->ws_bytes = (size_t)(x->dims[1] / w->group * w->kernel[0] * w->kernel[1] *
+                                    y->dims[2] * y->dims[3]) * sizeof(float);
+        }
+    } else {
+        int64_t p[17] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3], y->dims[2],
+                          y->dims[3], w->kernel[0], w->kernel[1], w->stride[0], w->stride[1],
+                          w->pad[0], w->pad[1], w->pad[2], w->pad[3], w->dilation[0],
+                          w->dilation[1], w->count_include_pad };
+        memcpy(st->p, p, sizeof p);
+    }
+    return true;
+}
+
+static bool lower_gemm(Schedule *s, Node *n, Diag *d)
+{
+    const GemmAttr *ga = &n->a.gemm;
+    Value *a = n->in[0], *b = n->in[1], *c = n->nin > 2 ? n->in[2] : NULL, *y = n->out[0];
+    bool tb = ga->trans_b;
+    if (tb && b->kind == VAL_CONSTANT) {
+        b = transposed_constant(s->g, b);
+        if (!b)
+            return diag_error(d, "out of memory");
+        tb = false;
+    }
+    int64_t m = y->dims[0], nn = y->dims[1], k = ga->trans_a ? a->dims[0] : a->dims[1];
+    int64_t cmode = 0;
+    if (c) {
+        int64_t cn = value_numel(c);
+        cmode = cn == 1 ? 1 : c->rank == 2 && c->dims[0] == m && c->dims[1] == nn ? 4
+              : c->rank == 2 && c->dims[1] == 1 ? 3 : 2;
+    }
+    Step *st = new_step(s, RT_K_GEMM, n, 4, 7, d);
+    if (!st)
+        return false;
+    int64_t p[7] = { m, nn, k, ga->trans_a, tb, cmode, RT_ACT_NONE };
+    memcpy(st->p, p, sizeof p);
+    st->t[0] = y; st->t[1] = a; st->t[2] = b; st->t[3] = c;
+    st->f[0] = ga->alpha;
+    st->f[1] = ga->beta;
+    return true;
+}
+
+static bool lower_matmul(Schedule *s, Node *n, Diag *d)
+{
+    Value *a = n->in[0], *b = n->in[1], *y = n->out[0];
+    int64_t m = a->rank == 1 ? 1 : a->dims[a->rank - 2], k = a->dims[a->rank - 1];
+    int64_t nn = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+    int abat = a->rank > 2 ? a->rank - 2 : 0, bbat = b->rank > 2 ? b->rank - 2 : 0;
+    int nb = abat > bbat ? abat : bbat;
+    Step *st = new_step(s, RT_K_MATMUL, n, 3, 16, d);
+    if (!st)
+        return false;
+    st->t[0] = y; st->t[1] = a; st->t[2] = b;
+    st->p[0] = m; st->p[1] = nn; st->p[2] = k; st->p[3] = nb;
+    int64_t astride = m * k, bstride = k * nn;
+    for (int i = nb - 1; i >= 0; i--) {     /* batch axes, aligned from the right */
+        int ia = i - (nb - abat), ib = i - (nb - bbat);
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        st->p[4 + i] = da > db ? da : db;
+        st->p[8 + i] = da == 1 ? 0 : astride;
+        st->p[12 + i] = db == 1 ? 0 : bstride;
+        astride *= da;
+        bstride *= db;
+    }
+    return true;
+}
+
+static RtAct unary_act(OpKind op)
+{
+    switch (op) {
+    case OP_RELU: return RT_ACT_RELU;
+    case OP_CLIP: return RT_ACT_CLIP;
+    case OP_LEAKYRELU: return RT_ACT_LEAKYRELU;
+    case OP_SIGMOID: return RT_ACT_SIGMOID;
+    case OP_TANH: return RT_ACT_TANH;
+    case OP_HARDSIGMOID: return RT_ACT_HARDSIGMOID;
+    case OP_HARDSWISH: return RT_ACT_HARDSWISH;
+    case OP_EXP: return RT_ACT_EXP;
+    case OP_LOG: return RT_ACT_LOG;
+    case OP_SQRT: return RT_ACT_SQRT;
+    case OP_NEG: return RT_ACT_NEG;
+    case OP_ABS: return RT_ACT_ABS;
+    case OP_ERF: return RT_ACT_ERF;
+    case OP_RECIPROCAL: return RT_ACT_RECIPROCAL;
+    default: return RT_ACT_NONE;
+    }
+}
+
+static RtBinary binary_op(OpKind op)
+{
+    return op == OP_ADD ? RT_BIN_ADD : op == OP_SUB ? RT_BIN_SUB : op == OP_MUL ? RT_BIN_MUL
+         : op == OP_DIV ? RT_BIN_DIV : RT_BIN_POW;
+}
+
+/* Element strides of v broadcast to the output's rank: 0 along axes of length 1. */
+static void broadcast_strides(const Value *v, const Value *y, int64_t *out)
+{
+    int64_t stride = 1;
+    for (int i = y->rank - 1; i >= 0; i--) {
+        int iv = i - (y->rank - v->rank);
+        int64_t dim = iv >= 0 ? v->dims[iv] : 1;
+        out[i] = dim == 1 ? 0 : stride;
+        stride *= dim;
+    }
+}
+
+static bool lower_binary(Schedule *s, Node *n, Diag *d)
+{
+    Value *y = n->out[0];
+    int r = y->rank > 0 ? y->rank : 1;
+    Step *st = new_step(s, RT_K_BINARY, n, 3, 2 + 3 * r, d);
+    if (!st)
+        return false;
+    st->t[0] = y; st->t[1] = n->in[0]; st->t[2] = n->in[1];
+    st->p[0] = binary_op(n->op);
+    st->p[1] = r;
+    if (y->rank == 0) {         /* scalars: one element, both operands read at offset 0 */
+        st->p[2] = 1; st->p[3] = 0; st->p[4] = 0;
+        return true;
+    }
+    memcpy(st->p + 2, y->dims, sizeof(int64_t) * (size_t)r);
+    broadcast_strides(n->in[0], y, st->p + 2 + r);
+    broadcast_strides(n->in[1], y, st->p + 2 + 2 * r);
+    return true;
+}
+
+static bool lower_copy(Schedule *s, const Node *n, Value *y, Value *x, Diag *d)
+{
+    Step *st = new_step(s, RT_K_COPY, n, 2, 1, d);
+    if (!st)
+        return false;
+    st->t[0] = y; st->t[1] = x;
+    st->p[0] = (int64_t)value_bytes(x);
+    return true;
+}
+
+static bool lower_slice(Schedule *s, Node *n, Value *y, const int64_t *first,
+                        const int64_t *step, Diag *d)
+{
+    Value *x = n->in[0];
+    int r = x->rank;
+    Step *st = new_step(s, RT_K_SLICE, n, 2, 2 + 4 * r, d);
+    if (!st)
+        return false;
+    st->t[0] = y; st->t[1] = x;
+    st->p[0] = r;
+    st->p[1] = (int64_t)dtype_size(x->dtype);
+    for (int i = 0; i < r; i++) {
+        st->p[2 + i] = x->dims[i];
+        st->p[2 + r + i] = y->dims[i];
+        st->p[2 + 2 * r + i] = first[i];
+        st->p[2 + 3 * r + i] = step[i];
+    }
+    return true;
+}
+
+static bool lower_split(Schedule *s, Node *n, Diag *d)
+{
+    int64_t first[CNNC_MAX_RANK] = {0}, step[CNNC_MAX_RANK];
+    for (int i = 0; i < CNNC_MAX_RANK; i++)
+        step[i] = 1;
+    for (int i = 0; i < n->nout; i++) {
+        if (n->out[i] && !lower_slice(s, n, n->out[i], first, step, d))
+            return false;
+        first[n->a.split.axis] += n->a.split.sizes[i];
+    }
+    return true;
+}
+
+static bool lower_concat(Schedule *s, Node *n, Diag *d)
+{
+    Value *y = n->out[0];
+    int64_t axis = n->a.axis.axis, esize = (int64_t)dtype_size(y->dtype);
+    Step *st = new_step(s, RT_K_CONCAT, n, 1 + n->nin, 2 + n->nin, d);
+    if (!st)
+        return false;
+    st->t[0] = y;
+    st->p[0] = n->nin;
+    st->p[1] = prod(y->dims, 0, (int)axis);
+    for (int i = 0; i < n->nin; i++) {
+        st->t[1 + i] = n->in[i];
+        st->p[2 + i] = prod(n->in[i]->dims, (int)axis, n->in[i]->rank) * esize;
+    }
+    return true;
+}
+
+static bool lower_tensor_op(Schedule *s, Node *n, Diag *d)
+{
+    Value *x = n->in[0], *y = n->out[0];
+    int r = x->rank;
+    Step *st;
+    switch (n->op) {
+    case OP_TRANSPOSE:
+        if (!(st = new_step(s, RT_K_TRANSPOSE, n, 2, 2 + 2 * r, d)))
+            return false;
+        st->t[0] = y; st->t[1] = x;
+        st->p[0] = r;
+        st->p[1] = (int64_t)dtype_size(x->dtype);
+        memcpy(st->p + 2, x->dims, sizeof(int64_t) * (size_t)r);
+        memcpy(st->p + 2 + r, n->a.axes.v, sizeof(int64_t) * (size_t)r);
+        return true;
+    case OP_PAD:
+        if (!(st = new_step(s, RT_K_PAD, n, 2, 3 + 3 * r, d)))
+            return false;
+        st->t[0] = y; st->t[1] = x;
+        st->p[0] = r;
+        st->p[1] = (int64_t)dtype_size(x->dtype);
+        st->p[2] = n->a.pad.mode;
+        memcpy(st->p + 3, x->dims, sizeof(int64_t) * (size_t)r);
+        memcpy(st->p + 3 + r, n->a.pad.pads, sizeof(int64_t) * (size_t)r);
+        memcpy(st->p + 3 + 2 * r, y->dims, sizeof(int64_t) * (size_t)r);
+        st->f[0] = n->a.pad.value;
+        return true;
+    case OP_SLICE:
+        return lower_slice(s, n, y, n->a.slice.first, n->a.slice.step, d);
+    case OP_SPLIT:
+        return lower_split(s, n, d);
+    case OP_CONCAT:
+        return lower_concat(s, n, d);
+    case OP_GATHER: {
+        Value *idx = n->in[1];
+        int64_t axis = n->a.axis.axis;
+        if (idx->kind != VAL_CONSTANT)
+            return diag_node(d, n, "indices computed at run time are not supported");
+        if (!(st = new_step(s, RT_K_GATHER, n, 3, 4, d)))
+            return false;
+        st->t[0] = y; st->t[1] = x; st->t[2] = idx;
+        st->p[0] = prod(x->dims, 0, (int)axis);
+        st->p[1] = x->dims[axis];
+        st->p[2] = prod(x->dims, (int)axis + 1, r) * (int64_t)dtype_size(x->dtype);
+        st->p[3] = value_numel(idx);
+        return true;
+    }
+    default:
+        if (op_info[n->op].flags & OPF_RESHAPE || n->op == OP_DROPOUT)
+            return lower_copy(s, n, y, x, d);
+        return diag_node(d, n, "cannot be computed at run time (its inputs were expected to "
+                         "be constants)");
+    }
+}
+
+bool lower_node(Schedule *s, Node *n, Diag *d)
+{
+    Value *x = n->in[0], *y = n->out[0];
+    Step *st;
+    switch (n->op) {
+    case OP_CONV: case OP_MAXPOOL: case OP_AVGPOOL:
+        return lower_window(s, n, d);
+    case OP_GEMM:
+        return lower_gemm(s, n, d);
+    case OP_MATMUL:
+        return lower_matmul(s, n, d);
+    case OP_BATCHNORM:
+        if (!(st = new_step(s, RT_K_BATCHNORM, n, 6, 3, d)))
+            return false;
+        for (int i = 0; i < 5; i++)
+            st->t[1 + i] = n->in[i];
+        st->t[0] = y;
+        st->p[0] = x->dims[0];
+        st->p[1] = x->dims[1];
+        st->p[2] = prod(x->dims, 2, x->rank);
+        st->f[0] = n->a.bn.epsilon;
+        return true;
+    case OP_GLOBALAVGPOOL: case OP_GLOBALMAXPOOL:
+        if (!(st = new_step(s, RT_K_GLOBALPOOL, n, 2, 3, d)))
+            return false;
+        st->t[0] = y; st->t[1] = x;
+        st->p[0] = x->dims[0] * x->dims[1];
+        st->p[1] = x->dims[2] * x->dims[3];
+        st->p[2] = n->op == OP_GLOBALMAXPOOL;
+        return true;
+    case OP_LRN:
+        if (!(st = new_step(s, RT_K_LRN, n, 2, 4, d)))
+            return false;
+        st->t[0] = y; st->t[1] = x;
+        st->p[0] = x->dims[0]; st->p[1] = x->dims[1]; st->p[2] = prod(x->dims, 2, 4);
+        st->p[3] = n->a.lrn.size;
+        st->f[0] = n->a.lrn.alpha; st->f[1] = n->a.lrn.beta; st->f[2] = n->a.lrn.bias;
+        return true;
+    case OP_SOFTMAX: case OP_LOGSOFTMAX: {
+        int axis = (int)n->a.axis.axis;
+        bool coerce_2d = n->opset < 13;     /* older Softmax flattened from axis on */
+        if (!(st = new_step(s, RT_K_SOFTMAX, n, 2, 4, d)))
+            return false;
+        st->t[0] = y; st->t[1] = x;
+        st->p[0] = prod(x->dims, 0, axis);
+        st->p[1] = coerce_2d ? prod(x->dims, axis, x->rank) : x->dims[axis];
+        st->p[2] = coerce_2d ? 1 : prod(x->dims, axis + 1, x->rank);
+        st->p[3] = n->op == OP_LOGSOFTMAX;
+        return true;
+    }
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW:
+        if (y->dtype != DT_F32)
+            return diag_node(d, n, "integer arithmetic at run time is not supported");
+        return lower_binary(s, n, d);
+    default:
+        if (op_info[n->op].flags & OPF_UNARY) {
+            if (!(st = new_step(s, RT_K_UNARY, n, 2, 2, d)))
+                return false;
+            st->t[0] = y; st->t[1] = x;
+            st->p[0] = value_numel(x);
+            st->p[1] = unary_act(n->op);
+            st->f[0] = n->a.act.alpha;
+            st->f[1] = n->a.act.beta;
+            return true;
+        }
+        return lower_tensor_op(s, n, d);
+    }
+}
+
+void schedule_free(Schedule *s)
+{
+    if (!s)
+        return;
+    free(s->steps);
+    free(s->where);
+    free(s->weights);
+    free(s);
+}
+
+Schedule *schedule_lower(Graph *g, Diag *d)
+{
+    Schedule *s = calloc(1, sizeof *s);
+    if (!s)
+        return diag_error(d, "out of memory"), NULL;
+    s->g = g;
+    for (int i = 0; i < g->nnodes; i++)
+        if (!lower_node(s, g->nodes[i], d)) {
+            schedule_free(s);
+            return NULL;
+        }
+    /* An output that no step writes (a graph input, a constant) or that is listed twice
+     * is copied into its buffer at the end. */
+    graph_count_users(g);
+    for (int i = 0; i < g->noutputs; i++) {
+        Value *v = g->outputs[i];
+        bool repeat = false;
+        for (int j = 0; j < i; j++)
+            repeat |= g->outputs[j] == v;
+        if (v->producer && !repeat)
+            continue;
+        char name[300];
+        snprintf(name, sizeof name, "%s.out%d", v->name, i);
+        Value *copy = graph_add_value(g, name);
+        if (!copy)
+            return diag_error(d, "out of memory"), schedule_free(s), NULL;
+        copy->dtype = v->dtype;
+        copy->rank = v->rank;
+        memcpy(copy->dims, v->dims, sizeof v->dims);
+        if (!lower_copy(s, NULL, copy, v, d))
+            return schedule_free(s), NULL;
+        g->outputs[i] = copy;
+    }
+    return s;
+}

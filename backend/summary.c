@@ -1,0 +1,62 @@
+/* --summary: one line per kernel call (what ran after the passes), then totals. FLOPs
+ * count a multiply-add as two operations, as papers and benchmarks usually do. */
+#include <inttypes.h>
+#include "summary.h"
+
+int64_t step_flops(const Step *st)
+{
+    const int64_t *p = st->p;
+    int64_t out = value_numel(st->t[0]);
+    switch (st->kernel) {
+    case RT_K_CONV:             /* out * (Cin/G * KH * KW) MACs */
+        return 2 * out * (p[1] / p[15]) * p[7] * p[8];
+    case RT_K_GEMM: case RT_K_MATMUL:
+        return 2 * out * p[2];
+    case RT_K_MAXPOOL: case RT_K_AVGPOOL:
+        return out * p[6] * p[7];
+    case RT_K_GLOBALPOOL:
+        return p[0] * p[1];
+    case RT_K_BATCHNORM:
+        return 2 * out;
+    case RT_K_LRN:
+        return out * (p[3] + 3);
+    case RT_K_UNARY: case RT_K_BINARY: case RT_K_SOFTMAX:
+        return out;
+    default:
+        return 0;
+    }
+}
+
+static int64_t step_params(const Schedule *s, const Step *st)
+{
+    int64_t n = 0;
+    for (int j = 1; j < st->nt; j++)
+        if (st->t[j] && j != st->ws_slot && s->where[st->t[j]->id].kind == STORE_WEIGHT)
+            n += value_numel(st->t[j]);
+    return n;
+}
+
+void summary_print(FILE *f, const Schedule *s)
+{
+    int64_t total_flops = 0, total_params = 0;
+    fprintf(f, "%-4s %-28s %-18s %-20s %12s %14s %12s\n", "#", "layer", "op", "output",
+            "params", "FLOPs", "out bytes");
+    for (int i = 0; i < s->nsteps; i++) {
+        const Step *st = &s->steps[i];
+        char shape[160];
+        int64_t fl = step_flops(st), pa = step_params(s, st);
+        total_flops += fl;
+        total_params += pa;
+        fprintf(f, "%-4d %-28.28s %-18s %-20s %12" PRId64 " %14" PRId64 " %12zu\n", i,
+                st->node ? st->node->name : "(output copy)",
+                st->node ? op_info[st->node->op].onnx : "Copy",
+                value_shape_str(st->t[0], shape, sizeof shape), pa, fl, value_bytes(st->t[0]));
+    }
+    fprintf(f, "\nkernel calls     %d\n", s->nsteps);
+    fprintf(f, "parameters       %" PRId64 "\n", total_params);
+    fprintf(f, "FLOPs            %" PRId64 " (%.3f G)\n", total_flops, total_flops / 1e9);
+    fprintf(f, "weight bytes     %zu\n", s->weight_bytes);
+    fprintf(f, "arena bytes      %zu (planned)\n", s->arena_bytes);
+    fprintf(f, "  lower bound    %zu (most bytes live at once)\n", s->arena_lower_bound);
+    fprintf(f, "  naive          %zu (every intermediate in its own buffer)\n", s->arena_naive);
+}

@@ -1,0 +1,131 @@
+/* plan_memory: where every tensor of the schedule lives. Graph inputs and outputs are the
+ * caller's buffers; constants go into one weight blob in order of first use; every other
+ * tensor and every kernel workspace gets an offset in one arena.
+ * Arena offsets: each buffer lives from the step that writes it to the last step that
+ * reads it. Buffers are placed largest first, each at the lowest offset where it overlaps
+ * no placed buffer whose lifetime it shares ("greedy by size"), which lands close to the
+ * lower bound (the most bytes live at any one step) on CNNs. */
+#include <stdlib.h>
+#include <string.h>
+#include "backend/schedule.h"
+
+typedef struct {
+    size_t size, offset;
+    int first, last;            /* steps */
+    Value *v;                   /* NULL for a workspace */
+    int step;                   /* the workspace's step */
+} Buffer;
+
+static size_t align_up(size_t x)
+{
+    return (x + CNNC_ALIGN - 1) & ~(size_t)(CNNC_ALIGN - 1);
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const Buffer *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? 1 : -1;
+    return x->first != y->first ? (x->first < y->first ? -1 : 1) : 0;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const Buffer *x = *(Buffer *const *)a, *y = *(Buffer *const *)b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void place_all(Buffer *bufs, int n, size_t *total)
+{
+    Buffer **live = malloc(sizeof(Buffer *) * (size_t)(n + 1));
+    qsort(bufs, (size_t)n, sizeof *bufs, by_size_desc);
+    *total = 0;
+    for (int i = 0; i < n; i++) {
+        int nl = 0;
+        for (int j = 0; j < i; j++)
+            if (bufs[j].first <= bufs[i].last && bufs[i].first <= bufs[j].last)
+                live[nl++] = &bufs[j];
+        qsort(live, (size_t)nl, sizeof *live, by_offset);
+        size_t off = 0;
+        for (int j = 0; j < nl; j++) {
+            if (live[j]->offset >= off + bufs[i].size)
+                break;          /* the gap before this one is big enough */
+            size_t end = align_up(live[j]->offset + live[j]->size);
+            off = end > off ? end : off;
+        }
+        bufs[i].offset = off;
+        if (off + bufs[i].size > *total)
+            *total = off + bufs[i].size;
+    }
+    free(live);
+}
+
+bool plan_memory(Schedule *s, Diag *d)
+{
+    Graph *g = s->g;
+    int *first = malloc(sizeof(int) * (size_t)g->nvalues), *last = malloc(sizeof(int) * (size_t)g->nvalues);
+    Buffer *bufs = calloc((size_t)g->nvalues + (size_t)s->nsteps + 1, sizeof(Buffer));
+    s->where = calloc((size_t)g->nvalues + 1, sizeof(Storage));
+    s->weights = malloc(sizeof(Value *) * ((size_t)g->nvalues + 1));
+    if (!first || !last || !bufs || !s->where || !s->weights) {
+        free(first); free(last); free(bufs);
+        return diag_error(d, "out of memory planning memory");
+    }
+    for (int i = 0; i < g->nvalues; i++)
+        first[i] = last[i] = -1;
+    for (int i = 0; i < g->ninputs; i++)
+        s->where[g->inputs[i]->id] = (Storage){ STORE_INPUT, i, 0 };
+    for (int i = 0; i < g->noutputs; i++)
+        s->where[g->outputs[i]->id] = (Storage){ STORE_OUTPUT, i, 0 };
+    s->nweights = 0;
+    s->weight_bytes = 0;
+    for (int i = 0; i < s->nsteps; i++) {
+        const Step *st = &s->steps[i];
+        for (int j = 0; j < st->nt; j++) {
+            Value *v = st->t[j];
+            if (!v || j == st->ws_slot)
+                continue;
+            Storage *w = &s->where[v->id];
+            if (v->kind == VAL_CONSTANT && w->kind == STORE_NONE) {
+                *w = (Storage){ STORE_WEIGHT, 0, s->weight_bytes };
+                s->weights[s->nweights++] = v;
+                s->weight_bytes = align_up(s->weight_bytes + value_bytes(v));
+            }
+            if (first[v->id] < 0)
+                first[v->id] = i;
+            last[v->id] = i;
+        }
+    }
+    int nb = 0;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (first[i] < 0 || s->where[i].kind != STORE_NONE)
+            continue;
+        bufs[nb++] = (Buffer){ align_up(value_bytes(v)), 0, first[i], last[i], v, -1 };
+    }
+    for (int i = 0; i < s->nsteps; i++)
+        if (s->steps[i].ws_bytes)
+            bufs[nb++] = (Buffer){ align_up(s->steps[i].ws_bytes), 0, i, i, NULL, i };
+    s->arena_naive = 0;
+    s->arena_lower_bound = 0;
+    for (int i = 0; i < nb; i++)
+        s->arena_naive += bufs[i].size;
+    for (int st = 0; st < s->nsteps; st++) {
+        size_t live = 0;
+        for (int i = 0; i < nb; i++)
+            if (bufs[i].first <= st && st <= bufs[i].last)
+                live += bufs[i].size;
+        s->arena_lower_bound = live > s->arena_lower_bound ? live : s->arena_lower_bound;
+    }
+    place_all(bufs, nb, &s->arena_bytes);
+    for (int i = 0; i < nb; i++) {
+        if (bufs[i].v)
+            s->where[bufs[i].v->id] = (Storage){ STORE_ARENA, 0, bufs[i].offset };
+        else
+            s->steps[bufs[i].step].ws_offset = bufs[i].offset;
+    }
+    free(first);
+    free(last);
+    free(bufs);
+    return true;
+}

@@ -1,0 +1,115 @@
+/* 2-D convolution, NCHW. Depthwise convolutions run directly; every other shape becomes
+ * one matrix product per image and group: W[Mg, Cg*KH*KW] x columns[Cg*KH*KW, OH*OW],
+ * where the columns are the input itself for 1x1/stride-1/unpadded convolutions and an
+ * im2col copy in the workspace otherwise. Bias and activation are applied per channel. */
+#include <string.h>
+#include "rt.h"
+
+typedef struct {
+    int64_t n, c, h, w, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g;
+    RtAct act;
+    float alpha, beta;
+} ConvShape;
+
+static ConvShape conv_shape(const int64_t *p, const float *f)
+{
+    ConvShape s;
+    s.n = p[0]; s.c = p[1]; s.h = p[2]; s.w = p[3];
+    s.m = p[4]; s.oh = p[5]; s.ow = p[6]; s.kh = p[7]; s.kw = p[8];
+    s.sh = p[9]; s.sw = p[10]; s.pt = p[11]; s.pl = p[12]; s.dh = p[13]; s.dw = p[14];
+    s.g = p[15]; s.act = (RtAct)p[16]; s.alpha = f[0]; s.beta = f[1];
+    return s;
+}
+
+static void im2col(const ConvShape *s, const float *x, float *col)
+{
+    int64_t cg = s->c / s->g, rows = cg * s->kh * s->kw, r;
+    #pragma omp parallel for if (rows * s->oh * s->ow > 65536) schedule(static)
+    for (r = 0; r < rows; r++) {
+        int64_t c = r / (s->kh * s->kw), ki = (r / s->kw) % s->kh, kj = r % s->kw, oy, ox;
+        float *dst = col + r * s->oh * s->ow;
+        const float *src = x + c * s->h * s->w;
+        for (oy = 0; oy < s->oh; oy++) {
+            int64_t iy = oy * s->sh - s->pt + ki * s->dh;
+            float *d = dst + oy * s->ow;
+            if (iy < 0 || iy >= s->h) {
+                memset(d, 0, (size_t)s->ow * sizeof(float));
+                continue;
+            }
+            for (ox = 0; ox < s->ow; ox++) {
+                int64_t ix = ox * s->sw - s->pl + kj * s->dw;
+                d[ox] = ix >= 0 && ix < s->w ? src[iy * s->w + ix] : 0.0f;
+            }
+        }
+    }
+}
+
+static void depthwise(const ConvShape *s, const float *x, const float *w, const float *b,
+                      float *y)
+{
+    int64_t nc = s->n * s->c, i;
+    #pragma omp parallel for schedule(static)
+    for (i = 0; i < nc; i++) {
+        int64_t c = i % s->c, oy, ox, ki, kj;
+        const float *src = x + i * s->h * s->w, *wk = w + c * s->kh * s->kw;
+        float *dst = y + i * s->oh * s->ow, bias = b ? b[c] : 0.0f;
+        for (oy = 0; oy < s->oh; oy++) {
+            for (ox = 0; ox < s->ow; ox++) {
+                float acc = bias;
+                for (ki = 0; ki < s->kh; ki++) {
+                    int64_t iy = oy * s->sh - s->pt + ki * s->dh;
+                    if (iy < 0 || iy >= s->h)
+                        continue;
+                    for (kj = 0; kj < s->kw; kj++) {
+                        int64_t ix = ox * s->sw - s->pl + kj * s->dw;
+                        if (ix >= 0 && ix < s->w)
+                            acc += src[iy * s->w + ix] * wk[ki * s->kw + kj];
+                    }
+                }
+                dst[oy * s->ow + ox] = rt_act(s->act, acc, s->alpha, s->beta);
+            }
+        }
+    }
+}
+
+/* t: y x w b(or NULL) workspace(or NULL); p: N C H W M OH OW KH KW SH SW PT PL DH DW G ACT;
+ * f: act_alpha act_beta. The workspace holds Cg*KH*KW*OH*OW floats unless the convolution
+ * is 1x1, stride 1, unpadded. */
+RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
+{
+    ConvShape s = conv_shape(p, f);
+    float *y = t[0], *ws = t[4];
+    const float *x = t[1], *w = t[2], *b = t[3];
+    int64_t cg = s.c / s.g, mg = s.m / s.g, kdim = cg * s.kh * s.kw, hw = s.oh * s.ow;
+    int64_t n, g, m;
+    int direct = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0
+                 && s.oh == s.h && s.ow == s.w;
+    if (s.g == s.c && s.m == s.c && s.g > 1) {
+        depthwise(&s, x, w, b, y);
+        return;
+    }
+    for (n = 0; n < s.n; n++) {
+        const float *xn = x + n * s.c * s.h * s.w;
+        float *yn = y + n * s.m * hw;
+        for (g = 0; g < s.g; g++) {
+            const float *cols = xn + g * cg * s.h * s.w;
+            if (!direct) {
+                ConvShape sg = s;
+                sg.c = cg;
+                sg.g = 1;
+                im2col(&sg, cols, ws);
+                cols = ws;
+            }
+            rt_sgemm(mg, hw, kdim, w + g * mg * kdim, kdim, cols, hw, yn + g * mg * hw, hw, 0);
+        }
+        #pragma omp parallel for if (s.m * hw > 65536) schedule(static)
+        for (m = 0; m < s.m; m++) {
+            float *ym = yn + m * hw, bias = b ? b[m] : 0.0f;
+            int64_t i;
+            if (bias != 0.0f)
+                for (i = 0; i < hw; i++)
+                    ym[i] += bias;
+            rt_act_inplace(ym, (size_t)hw, s.act, s.alpha, s.beta);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/* Pooling over NCHW tensors: max, average (with ONNX's count_include_pad rule) and global. */
+#include <float.h>
+#include "rt.h"
+
+/* p: N C H W OH OW KH KW SH SW PT PL PB PR DH DW count_include_pad */
+#define POOL_PARAMS \
+    int64_t nc = p[0] * p[1], h = p[2], w = p[3], oh = p[4], ow = p[5], kh = p[6], \
+            kw = p[7], sh = p[8], sw = p[9], pt = p[10], pl = p[11], pb = p[12], pr = p[13], \
+            dh = p[14], dw = p[15], i
+
+RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
+{
+    float *y = t[0];
+    const float *x = t[1];
+    POOL_PARAMS;
+    (void)f; (void)pb; (void)pr;
+    #pragma omp parallel for schedule(static)
+    for (i = 0; i < nc; i++) {
+        const float *src = x + i * h * w;
+        float *dst = y + i * oh * ow;
+        int64_t oy, ox, ki, kj;
+        for (oy = 0; oy < oh; oy++) {
+            for (ox = 0; ox < ow; ox++) {
+                float m = -FLT_MAX;
+                for (ki = 0; ki < kh; ki++) {
+                    int64_t iy = oy * sh - pt + ki * dh;
+                    if (iy < 0 || iy >= h)
+                        continue;
+                    for (kj = 0; kj < kw; kj++) {
+                        int64_t ix = ox * sw - pl + kj * dw;
+                        if (ix >= 0 && ix < w && src[iy * w + ix] > m)
+                            m = src[iy * w + ix];
+                    }
+                }
+                dst[oy * ow + ox] = m;
+            }
+        }
+    }
+}
+
+/* The window is first clipped to the padded input (ceil_mode can run past it), which gives
+ * the divisor when padding counts; then to the input itself, which gives it otherwise. */
+RT_API void rt_avgpool_f32(void *const *t, const int64_t *p, const float *f)
+{
+    float *y = t[0];
+    const float *x = t[1];
+    int include_pad = (int)p[16];
+    POOL_PARAMS;
+    (void)f; (void)dh; (void)dw;
+    #pragma omp parallel for schedule(static)
+    for (i = 0; i < nc; i++) {
+        const float *src = x + i * h * w;
+        float *dst = y + i * oh * ow;
+        int64_t oy, ox, iy, ix;
+        for (oy = 0; oy < oh; oy++) {
+            int64_t y0 = oy * sh - pt, y1 = y0 + kh < h + pb ? y0 + kh : h + pb;
+            for (ox = 0; ox < ow; ox++) {
+                int64_t x0 = ox * sw - pl, x1 = x0 + kw < w + pr ? x0 + kw : w + pr;
+                int64_t count = (y1 - y0) * (x1 - x0);
+                int64_t cy0 = y0 < 0 ? 0 : y0, cy1 = y1 > h ? h : y1;
+                int64_t cx0 = x0 < 0 ? 0 : x0, cx1 = x1 > w ? w : x1;
+                float s = 0.0f;
+                for (iy = cy0; iy < cy1; iy++)
+                    for (ix = cx0; ix < cx1; ix++)
+                        s += src[iy * w + ix];
+                if (!include_pad)
+                    count = (cy1 - cy0) * (cx1 - cx0);
+                dst[oy * ow + ox] = count > 0 ? s / (float)count : 0.0f;
+            }
+        }
+    }
+}
+
+/* t: y x; p: N*C HW is_max */
+RT_API void rt_globalpool_f32(void *const *t, const int64_t *p, const float *f)
+{
+    float *y = t[0];
+    const float *x = t[1];
+    int64_t nc = p[0], hw = p[1], i;
+    int is_max = (int)p[2];
+    (void)f;
+    #pragma omp parallel for if (nc * hw > 65536) schedule(static)
+    for (i = 0; i < nc; i++) {
+        const float *src = x + i * hw;
+        int64_t j;
+        if (is_max) {
+            float m = -FLT_MAX;
+            for (j = 0; j < hw; j++)
+                m = src[j] > m ? src[j] : m;
+            y[i] = m;
+        } else {
+            float s = 0.0f;
+            for (j = 0; j < hw; j++)
+                s += src[j];
+            y[i] = s / (float)hw;
+        }
+    }
+}
