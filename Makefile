@@ -1,0 +1,29 @@
+# The two everyday commands, on a fresh Debian 12 machine:
+#   make demo   installs dependencies, builds cnnc, compiles the bundled LeNet-5 and runs it
+#   make test   installs dependencies, builds cnnc and runs every test
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test test-unit clean
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	BUILD=$(abspath $(BUILD)) ./scripts/demo.sh
+
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+
+test-unit: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -E e2e
+
+clean:
+	rm -rf $(BUILD)
