@@ -63,7 +63,7 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
     Value *x = n->in[0], *y = n->out[0];
     bool conv = n->op == OP_CONV;
     RtKernelId k = conv ? RT_K_CONV : n->op == OP_MAXPOOL ? RT_K_MAXPOOL : RT_K_AVGPOOL;
-    Step *st = new_step(s, k, n, conv ? 5 : 2, 17, d);
+    Step *st = new_step(s, k, n, conv ? 6 : 2, 17, d);
     if (!st)
         return false;
     st->t[0] = y;
@@ -72,10 +72,13 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
         int64_t p[17] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3], y->dims[1],
                           y->dims[2], y->dims[3], w->kernel[0], w->kernel[1], w->stride[0],
                           w->stride[1], w->pad[0], w->pad[1], w->dilation[0], w->dilation[1],
-                          w->group, RT_ACT_NONE };
+                          w->group, n->ep.act };
         memcpy(st->p, p, sizeof p);
         st->t[2] = n->in[1];
         st->t[3] = n->nin > 2 ? n->in[2] : NULL;
+        st->t[5] = n->ep.residual ? n->in[3] : NULL;
+        st->f[0] = n->ep.alpha;
+        st->f[1] = n->ep.beta;
         bool depthwise = w->group == x->dims[1] && w->group == y->dims[1] && w->group > 1;
         bool direct = w->kernel[0] == 1 && w->kernel[1] == 1 && w->stride[0] == 1 &&
                       w->stride[1] == 1 && !w->pad[0] && !w->pad[1] &&
@@ -116,11 +119,13 @@ static bool lower_gemm(Schedule *s, Node *n, Diag *d)
     Step *st = new_step(s, RT_K_GEMM, n, 4, 7, d);
     if (!st)
         return false;
-    int64_t p[7] = { m, nn, k, ga->trans_a, tb, cmode, RT_ACT_NONE };
+    int64_t p[7] = { m, nn, k, ga->trans_a, tb, cmode, n->ep.act };
     memcpy(st->p, p, sizeof p);
     st->t[0] = y; st->t[1] = a; st->t[2] = b; st->t[3] = c;
     st->f[0] = ga->alpha;
     st->f[1] = ga->beta;
+    st->f[2] = n->ep.alpha;
+    st->f[3] = n->ep.beta;
     return true;
 }
 

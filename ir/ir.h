@@ -133,6 +133,13 @@ typedef struct Node {
         CastAttr cast;
         ReshapeAttr reshape;
     } a;
+    /* Epilogue fused into a Conv or Gemm by passes/fuse_epilogue.c: y = act(op + residual).
+     * The residual, when there is one, is the node's last input (Conv: in[3]). */
+    struct {
+        RtAct act;
+        float alpha, beta;
+        bool residual;
+    } ep;
     bool dead;                  /* removed; compacted away by graph_compact */
 } Node;
 

@@ -72,19 +72,20 @@ static void depthwise(const ConvShape *s, const float *x, const float *w, const 
     }
 }
 
-/* t: y x w b(or NULL) workspace(or NULL); p: N C H W M OH OW KH KW SH SW PT PL DH DW G ACT;
- * f: act_alpha act_beta. The workspace holds Cg*KH*KW*OH*OW floats unless the convolution
- * is 1x1, stride 1, unpadded. */
+/* t: y x w b(or NULL) workspace(or NULL) residual(or NULL);
+ * p: N C H W M OH OW KH KW SH SW PT PL DH DW G ACT; f: act_alpha act_beta.
+ * y = act(conv(x, w) + b + residual): the epilogue fused passes put here. The workspace
+ * holds Cg*KH*KW*OH*OW floats unless the convolution is 1x1, stride 1, unpadded. */
 RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
 {
     ConvShape s = conv_shape(p, f);
     float *y = t[0], *ws = t[4];
-    const float *x = t[1], *w = t[2], *b = t[3];
+    const float *x = t[1], *w = t[2], *b = t[3], *res = t[5];
     int64_t cg = s.c / s.g, mg = s.m / s.g, kdim = cg * s.kh * s.kw, hw = s.oh * s.ow;
     int64_t n, g, m;
     int direct = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0
                  && s.oh == s.h && s.ow == s.w;
-    if (s.g == s.c && s.m == s.c && s.g > 1) {
+    if (s.g == s.c && s.m == s.c && s.g > 1 && !res) {
         depthwise(&s, x, w, b, y);
         return;
     }
@@ -105,10 +106,14 @@ RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
         #pragma omp parallel for if (s.m * hw > 65536) schedule(static)
         for (m = 0; m < s.m; m++) {
             float *ym = yn + m * hw, bias = b ? b[m] : 0.0f;
+            const float *rm = res ? res + (n * s.m + m) * hw : 0;
             int64_t i;
             if (bias != 0.0f)
                 for (i = 0; i < hw; i++)
                     ym[i] += bias;
+            if (rm)
+                for (i = 0; i < hw; i++)
+                    ym[i] += rm[i];
             rt_act_inplace(ym, (size_t)hw, s.act, s.alpha, s.beta);
         }
     }
