@@ -17,6 +17,10 @@ bool pass_fold_shapes(Graph *g, PassCtx *c);    /* only what kernels need (every
 bool pass_fold_constants(Graph *g, PassCtx *c); /* every all-constant node */
 bool pass_simplify(Graph *g, PassCtx *c);
 bool pass_eliminate_dead(Graph *g, PassCtx *c);
+bool pass_fold_pad(Graph *g, PassCtx *c);
+bool pass_fold_batchnorm(Graph *g, PassCtx *c);
+bool pass_matmul_to_gemm(Graph *g, PassCtx *c);
+bool pass_fuse_epilogue(Graph *g, PassCtx *c);
 
 typedef struct {
     int level;                  /* 0, 1, 2 */

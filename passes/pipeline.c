@@ -14,6 +14,10 @@ static const Pass passes[] = {
     { "fold_shapes",    pass_fold_shapes,    0 },   /* shape chains: needed to run at all */
     { "simplify",       pass_simplify,       1 },
     { "fold_constants", pass_fold_constants, 1 },
+    { "fold_pad",       pass_fold_pad,       1 },
+    { "fold_batchnorm", pass_fold_batchnorm, 1 },
+    { "matmul_to_gemm", pass_matmul_to_gemm, 1 },
+    { "fuse_epilogue",  pass_fuse_epilogue,  2 },
     { "eliminate_dead", pass_eliminate_dead, 0 },
 };
 #define NPASSES (int)(sizeof passes / sizeof passes[0])

@@ -1,0 +1,43 @@
+/* fold_pad: a zero Pad of the two spatial axes in front of a Conv becomes the Conv's own
+ * padding, saving a copy of the padded tensor. An AveragePool may take it too when it
+ * counts padding (count_include_pad=1): the padded zeros are averaged in either way. */
+#include "passes.h"
+#include "rewrite.h"
+
+static bool spatial_zero_pad(const Node *pad)
+{
+    const PadAttr *p = &pad->a.pad;
+    const Value *x = pad->in[0];
+    if (x->rank != 4 || p->mode != RT_PAD_CONSTANT || p->value != 0.0f || p->n != 8)
+        return false;
+    return p->pads[0] == 0 && p->pads[1] == 0 && p->pads[4] == 0 && p->pads[5] == 0;
+}
+
+bool pass_fold_pad(Graph *g, PassCtx *c)
+{
+    int folded = 0;
+    graph_count_users(g);
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *pad = g->nodes[i];
+        if (pad->dead || pad->op != OP_PAD || !spatial_zero_pad(pad))
+            continue;
+        Node *u = sole_user(g, pad->out[0]);
+        if (!u || u->in[0] != pad->out[0] ||
+            !(u->op == OP_CONV || (u->op == OP_AVGPOOL && u->a.win.count_include_pad)))
+            continue;
+        const int64_t *pp = pad->a.pad.pads;    /* begins N C H W, then ends N C H W */
+        WindowAttr *w = &u->a.win;
+        w->pad[0] += pp[2];
+        w->pad[1] += pp[3];
+        w->pad[2] += pp[6];
+        w->pad[3] += pp[7];
+        u->in[0] = pad->in[0];
+        pad->dead = true;
+        folded++;
+    }
+    if (folded)
+        graph_compact(g);
+    c->count = folded;
+    snprintf(c->what, sizeof c->what, "Pad folded into Conv/AveragePool padding");
+    return folded > 0;
+}
