@@ -73,6 +73,12 @@ bool output_commit(OutputSet *o, Diag *d)
             ok = diag_error(d, "cannot write '%s': %s", o->final[i], strerror(errno));
         o->f[i] = NULL;
     }
+    for (int i = 0; ok && i < o->n; i++) {
+        /* rename() would fail on a directory after the other files were already in place */
+        struct stat st;
+        if (stat(o->final[i], &st) == 0 && S_ISDIR(st.st_mode))
+            ok = diag_error(d, "cannot write '%s': Is a directory", o->final[i]);
+    }
     if (!ok) {
         output_abort(o);
         return false;

@@ -72,6 +72,9 @@ static bool emit_output(Options *o, Schedule *s, OutputSet *out, Diag *d)
         diag_error(d, "out of memory");
     else if (!valid_prefix(prefix))
         ok = diag_error(d, "--name '%s' is not a C identifier", prefix);
+    else if (strpbrk(o->output, "\"\\\n\r\t") || (o->weights && strpbrk(o->weights, "\"\\\n\r\t")))
+        ok = diag_error(d, "output name '%s' contains a quote, backslash or control character, "
+                        "which cannot appear in generated C", o->weights && strpbrk(o->weights, "\"\\\n\r\t") ? o->weights : o->output);
     if (ok) {
         EmitCOptions eo = {
             .c_path = o->output, .h_path = h, .prefix = prefix, .weights_path = o->weights,

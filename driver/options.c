@@ -109,7 +109,13 @@ int options_parse(Options *o, int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("cnnc %s\n", CNNC_VERSION);
             return 2;
-        } else if (!strcmp(a, "-o") && i + 1 < argc) {
+        } else if (!strcmp(a, "-o") || ((!strcmp(a, "--name") || !strcmp(a, "--emit") ||
+                    !strcmp(a, "--weights") || !strcmp(a, "--input-shape") ||
+                    !strcmp(a, "--disable-pass")) && i + 1 == argc)) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "cnnc: option '%s' needs a value\n", a);
+                return 1;
+            }
             o->output = argv[++i];
         } else if ((v = value_of("--emit", argc, argv, &i))) {
             if ((o->emit = emit_from_name(v)) == EMIT_NONE) {

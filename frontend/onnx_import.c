@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "frontend.h"
 #include "onnx.pb-c.h"
 
@@ -45,6 +46,9 @@ typedef struct {
 
 static bool read_file(const char *path, uint8_t **data, size_t *len, Diag *d)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return diag_error(d, "cannot read: not a regular file");
     FILE *f = fopen(path, "rb");
     if (!f)
         return diag_error(d, "cannot open: %s", strerror(errno));

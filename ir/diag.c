@@ -9,6 +9,9 @@ static void diag_vset(Diag *d, const char *prefix, const char *fmt, va_list ap)
     if (n < 0 || (size_t)n >= sizeof d->msg)
         n = 0;
     vsnprintf(d->msg + n, sizeof d->msg - (size_t)n, fmt, ap);
+    for (char *c = d->msg; *c; c++)     /* names come from the file: keep it one line */
+        if ((unsigned char)*c < 32 || *c == 127)
+            *c = '?';
     d->failed = true;
 }
 

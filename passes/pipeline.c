@@ -46,6 +46,14 @@ bool pipeline_run(Graph *g, const PipelineOptions *o, Diag *d)
         if (!known)
             return diag_error(d, "--disable-pass: no pass is called '%s'", o->disabled[i]);
     }
+    if (o->dump_after && strcmp(o->dump_after, "all") != 0) {
+        bool known = false;
+        for (int j = 0; j < NPASSES; j++)
+            known |= strcmp(passes[j].name, o->dump_after) == 0;
+        if (!known)
+            return diag_error(d, "--dump-ir=after-%s: no pass is called '%s'", o->dump_after,
+                              o->dump_after);
+    }
     bool changed = true;
     for (int round = 0; changed && round < MAX_ROUNDS; round++) {
         changed = false;
