@@ -8,7 +8,7 @@ int64_t step_flops(const Step *st)
     const int64_t *p = st->p;
     int64_t out = value_numel(st->t[0]);
     switch (st->kernel) {
-    case RT_K_CONV:             /* out * (Cin/G * KH * KW) MACs */
+    case RT_K_CONV: case RT_K_CONV_PACKED:  /* out * (Cin/G * KH * KW) MACs */
         return 2 * out * (p[1] / p[15]) * p[7] * p[8];
     case RT_K_GEMM: case RT_K_MATMUL:
         return 2 * out * p[2];
@@ -27,13 +27,18 @@ int64_t step_flops(const Step *st)
     }
 }
 
-static int64_t step_params(const Schedule *s, const Step *st)
+/* The model's own parameters (float constants the node reads), not the packed copies the
+ * kernels may get; a node lowered to several steps counts once. */
+static int64_t step_params(const Schedule *s, int i)
 {
-    int64_t n = 0;
-    for (int j = 1; j < st->nt; j++)
-        if (st->t[j] && j != st->ws_slot && s->where[st->t[j]->id].kind == STORE_WEIGHT)
-            n += value_numel(st->t[j]);
-    return n;
+    const Node *n = s->steps[i].node;
+    int64_t count = 0;
+    if (!n || (i > 0 && s->steps[i - 1].node == n))
+        return 0;
+    for (int j = 0; j < n->nin; j++)
+        if (n->in[j] && n->in[j]->kind == VAL_CONSTANT && n->in[j]->dtype == DT_F32)
+            count += value_numel(n->in[j]);
+    return count;
 }
 
 void summary_print(FILE *f, const Schedule *s)
@@ -44,7 +49,7 @@ void summary_print(FILE *f, const Schedule *s)
     for (int i = 0; i < s->nsteps; i++) {
         const Step *st = &s->steps[i];
         char shape[160];
-        int64_t fl = step_flops(st), pa = step_params(s, st);
+        int64_t fl = step_flops(st), pa = step_params(s, i);
         total_flops += fl;
         total_params += pa;
         fprintf(f, "%-4d %-28.28s %-18s %-20s %12" PRId64 " %14" PRId64 " %12zu\n", i,
@@ -59,4 +64,6 @@ void summary_print(FILE *f, const Schedule *s)
     fprintf(f, "arena bytes      %zu (planned)\n", s->arena_bytes);
     fprintf(f, "  lower bound    %zu (most bytes live at once)\n", s->arena_lower_bound);
     fprintf(f, "  naive          %zu (every intermediate in its own buffer)\n", s->arena_naive);
+    fprintf(f, "in place         %d outputs over a dying input, %d concats computed in place\n",
+            s->ninplace, s->nconcat_inplace);
 }

@@ -7,7 +7,7 @@
  * lower bound (the most bytes live at any one step) on CNNs. */
 #include <stdlib.h>
 #include <string.h>
-#include "backend/schedule.h"
+#include "plan.h"
 
 typedef struct {
     size_t size, offset;
@@ -60,19 +60,37 @@ static void place_all(Buffer *bufs, int n, size_t *total)
     free(live);
 }
 
+static void elide_steps(Schedule *s, const bool *elided)
+{
+    int k = 0;
+    for (int i = 0; i < s->nsteps; i++)
+        if (!elided[i])
+            s->steps[k++] = s->steps[i];
+    s->nsteps = k;
+}
+
 bool plan_memory(Schedule *s, Diag *d)
 {
     Graph *g = s->g;
-    int *first = malloc(sizeof(int) * (size_t)g->nvalues), *last = malloc(sizeof(int) * (size_t)g->nvalues);
-    Buffer *bufs = calloc((size_t)g->nvalues + (size_t)s->nsteps + 1, sizeof(Buffer));
-    s->where = calloc((size_t)g->nvalues + 1, sizeof(Storage));
-    s->weights = malloc(sizeof(Value *) * ((size_t)g->nvalues + 1));
-    if (!first || !last || !bufs || !s->where || !s->weights) {
-        free(first); free(last); free(bufs);
-        return diag_error(d, "out of memory planning memory");
+    size_t nv = (size_t)g->nvalues + 1, ns = (size_t)s->nsteps + 1;
+    PlanState ps = { s, malloc(sizeof(int) * nv), malloc(sizeof(int) * nv) };
+    Aliases al = { malloc(sizeof(int) * nv), calloc(nv, sizeof(size_t)), calloc(nv, sizeof(bool)),
+                   calloc(nv, sizeof(bool)), calloc(ns, sizeof(bool)), 0, 0 };
+    Buffer *bufs = calloc(nv + ns, sizeof(Buffer));
+    free(s->where);
+    free(s->weights);
+    s->where = calloc(nv, sizeof(Storage));
+    s->weights = malloc(sizeof(Value *) * nv);
+    bool ok = ps.first && ps.last && al.parent && al.delta && al.in_place && al.has_members &&
+              al.elided && bufs && s->where && s->weights;
+    if (!ok) {
+        diag_error(d, "out of memory planning memory");
+        goto out;
     }
-    for (int i = 0; i < g->nvalues; i++)
-        first[i] = last[i] = -1;
+    for (int i = 0; i < g->nvalues; i++) {
+        ps.first[i] = ps.last[i] = -1;
+        al.parent[i] = -1;
+    }
     for (int i = 0; i < g->ninputs; i++)
         s->where[g->inputs[i]->id] = (Storage){ STORE_INPUT, i, 0 };
     for (int i = 0; i < g->noutputs; i++)
@@ -91,25 +109,48 @@ bool plan_memory(Schedule *s, Diag *d)
                 s->weights[s->nweights++] = v;
                 s->weight_bytes = align_up(s->weight_bytes + value_bytes(v));
             }
-            if (first[v->id] < 0)
-                first[v->id] = i;
-            last[v->id] = i;
+            if (ps.first[v->id] < 0)
+                ps.first[v->id] = i;
+            ps.last[v->id] = i;
         }
     }
+    s->arena_naive = 0;
+    for (int i = 0; i < g->nvalues; i++)
+        if (ps.first[i] >= 0 && s->where[i].kind == STORE_NONE)
+            s->arena_naive += align_up(value_bytes(g->values[i]));
+    for (int i = 0; i < s->nsteps; i++)
+        s->arena_naive += align_up(s->steps[i].ws_bytes);
+
+    plan_aliases(&ps, &al);
+    s->ninplace = al.ninplace;
+    s->nconcat_inplace = al.nconcat;
+
+    /* One buffer per root, living as long as any value inside it. */
     int nb = 0;
+    int *buf_of = malloc(sizeof(int) * nv);
+    if (!buf_of) {
+        ok = diag_error(d, "out of memory planning memory");
+        goto out;
+    }
     for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        if (first[i] < 0 || s->where[i].kind != STORE_NONE)
+        buf_of[i] = -1;
+        if (ps.first[i] < 0 || s->where[i].kind != STORE_NONE || al.parent[i] >= 0)
             continue;
-        bufs[nb++] = (Buffer){ align_up(value_bytes(v)), 0, first[i], last[i], v, -1 };
+        buf_of[i] = nb;
+        bufs[nb++] = (Buffer){ align_up(value_bytes(g->values[i])), 0, ps.first[i], ps.last[i],
+                               g->values[i], -1 };
+    }
+    for (int i = 0; i < g->nvalues; i++) {
+        if (ps.first[i] < 0 || s->where[i].kind != STORE_NONE || al.parent[i] < 0)
+            continue;
+        Buffer *b = &bufs[buf_of[alias_root(&al, i, NULL)]];
+        b->first = ps.first[i] < b->first ? ps.first[i] : b->first;
+        b->last = ps.last[i] > b->last ? ps.last[i] : b->last;
     }
     for (int i = 0; i < s->nsteps; i++)
         if (s->steps[i].ws_bytes)
             bufs[nb++] = (Buffer){ align_up(s->steps[i].ws_bytes), 0, i, i, NULL, i };
-    s->arena_naive = 0;
     s->arena_lower_bound = 0;
-    for (int i = 0; i < nb; i++)
-        s->arena_naive += bufs[i].size;
     for (int st = 0; st < s->nsteps; st++) {
         size_t live = 0;
         for (int i = 0; i < nb; i++)
@@ -124,8 +165,23 @@ bool plan_memory(Schedule *s, Diag *d)
         else
             s->steps[bufs[i].step].ws_offset = bufs[i].offset;
     }
-    free(first);
-    free(last);
+    for (int i = 0; i < g->nvalues; i++) {
+        size_t delta;
+        if (ps.first[i] < 0 || s->where[i].kind != STORE_NONE || al.parent[i] < 0)
+            continue;
+        int root = alias_root(&al, i, &delta);
+        s->where[i] = (Storage){ STORE_ARENA, 0, s->where[root].offset + delta };
+    }
+    elide_steps(s, al.elided);
+    free(buf_of);
+out:
+    free(ps.first);
+    free(ps.last);
+    free(al.parent);
+    free(al.delta);
+    free(al.in_place);
+    free(al.has_members);
+    free(al.elided);
     free(bufs);
-    return true;
+    return ok;
 }
