@@ -8,7 +8,7 @@ int64_t step_flops(const Step *st)
     const int64_t *p = st->p;
     int64_t out = value_numel(st->t[0]);
     switch (st->kernel) {
-    case RT_K_CONV: case RT_K_CONV_PACKED:  /* out * (Cin/G * KH * KW) MACs */
+    case RT_K_CONV:             /* out * (Cin/G * KH * KW) MACs */
         return 2 * out * (p[1] / p[15]) * p[7] * p[8];
     case RT_K_GEMM: case RT_K_MATMUL:
         return 2 * out * p[2];
@@ -48,13 +48,13 @@ void summary_print(FILE *f, const Schedule *s)
             "params", "FLOPs", "out bytes");
     for (int i = 0; i < s->nsteps; i++) {
         const Step *st = &s->steps[i];
-        char shape[160];
+        char shape[160], label[64];
         int64_t fl = step_flops(st), pa = step_params(s, i);
         total_flops += fl;
         total_params += pa;
         fprintf(f, "%-4d %-28.28s %-18s %-20s %12" PRId64 " %14" PRId64 " %12zu\n", i,
                 st->node ? st->node->name : "(output copy)",
-                st->node ? op_info[st->node->op].onnx : "Copy",
+                st->node ? node_label(st->node, label, sizeof label) : "Copy",
                 value_shape_str(st->t[0], shape, sizeof shape), pa, fl, value_bytes(st->t[0]));
     }
     fprintf(f, "\nkernel calls     %d\n", s->nsteps);

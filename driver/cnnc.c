@@ -118,9 +118,21 @@ int main(int argc, char **argv)
         d = (Diag){ .path = o.model };      /* shapes may need folding first: dump anyway */
         graph_dump(g, stdout);
     }
+    if (ok && o.dot_input) {
+        FILE *f = output_open(&out, o.dot_input, &d);
+        ok = f != NULL;
+        if (ok)
+            graph_write_dot(g, f);
+    }
     if (ok) {
         o.pipe.dump = stdout;
         ok = pipeline_run(g, &o.pipe, &d);
+    }
+    if (ok && o.dot) {
+        FILE *f = output_open(&out, o.dot, &d);
+        ok = f != NULL;
+        if (ok)
+            graph_write_dot(g, f);
     }
     if (ok && (o.output || o.summary)) {
         s = schedule_lower(g, &d);
@@ -129,7 +141,9 @@ int main(int argc, char **argv)
     if (ok && o.summary)
         summary_print(stdout, s);
     if (ok && o.output)
-        ok = emit_output(&o, s, &out, &d) && output_commit(&out, &d);
+        ok = emit_output(&o, s, &out, &d);
+    if (ok)
+        ok = output_commit(&out, &d);
     if (!ok) {
         output_abort(&out);
         fprintf(stderr, "cnnc: error: %s\n", d.msg[0] ? d.msg : "failed");

@@ -12,18 +12,27 @@ static void usage(FILE *f)
         "\n"
         "Compiles an ONNX convolutional network into code that runs without a framework.\n"
         "  -o FILE              output; FILE.c writes portable C plus FILE.h\n"
-        "  --emit=c             output kind (default: from the extension)\n"
+        "                       model (no extension): executable, model.o: object,\n"
+        "                       libmodel.so: shared library (+ model.h), model.ll: LLVM IR,\n"
+        "                       model.s: assembly\n"
+        "  --emit=c|exe|obj|so|ll|asm  output kind (default: from the extension)\n"
+        "  --target=TRIPLE      native outputs for TRIPLE (default: this host)\n"
+        "  --cpu=NAME           CPU to tune and select instructions for (default: this\n"
+        "                       host's CPU and features; x86-64 runs on any x86-64)\n"
         "  --main               add main(): ./model in.npy -o out.npy [--bench N] [--threads T]\n"
         "  --name PREFIX        prefix of the generated C API (default: from the output name)\n"
         "  --weights=FILE       keep the weights in FILE instead of the C source\n"
         "                       (automatic above 128 MiB of weights)\n"
         "  --input-shape [NAME=]1x3x224x224\n"
         "                       fix an input's symbolic dimensions (default: 1)\n"
-        "  -O0 | -O1 | -O2      optimization level (default -O2; -O0 is the unfused baseline)\n"
+        "  -O0 | -O1 | -O2 | -O3  optimization level (default -O2; -O0 is the unfused\n"
+        "                       baseline; -O3 only adds LLVM's most aggressive level)\n"
         "  --no-fuse            no fusion passes\n"
         "  --disable-pass=NAME  skip one pass (see -v for their names)\n"
         "  --dump-ir[=after-PASS]  print the graph after import, or after a pass ('all')\n"
         "  --summary            print the per-layer table and memory figures\n"
+        "  --dot FILE           write the optimized graph for Graphviz (--dot-input FILE:\n"
+        "                       the graph as imported)\n"
         "  --list-ops           print the supported operators and opsets\n"
         "  -v, --quiet          more or no progress output\n"
         "  --help, --version\n");
@@ -101,6 +110,7 @@ int options_parse(Options *o, int argc, char **argv)
     const char *v;
     memset(o, 0, sizeof *o);
     o->pipe.level = 2;
+    o->opt_level = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -111,7 +121,8 @@ int options_parse(Options *o, int argc, char **argv)
             return 2;
         } else if (!strcmp(a, "-o") || ((!strcmp(a, "--name") || !strcmp(a, "--emit") ||
                     !strcmp(a, "--weights") || !strcmp(a, "--input-shape") ||
-                    !strcmp(a, "--disable-pass")) && i + 1 == argc)) {
+                    !strcmp(a, "--disable-pass") || !strcmp(a, "--target") ||
+                    !strcmp(a, "--cpu")) && i + 1 == argc)) {
             if (i + 1 == argc) {
                 fprintf(stderr, "cnnc: option '%s' needs a value\n", a);
                 return 1;
@@ -122,6 +133,14 @@ int options_parse(Options *o, int argc, char **argv)
                 fprintf(stderr, "cnnc: --emit=%s: expected c, exe, obj, so, ll or asm\n", v);
                 return 1;
             }
+        } else if ((v = value_of("--target", argc, argv, &i))) {
+            o->target = v;
+        } else if ((v = value_of("--cpu", argc, argv, &i))) {
+            o->cpu = v;
+        } else if ((v = value_of("--dot-input", argc, argv, &i))) {
+            o->dot_input = v;
+        } else if ((v = value_of("--dot", argc, argv, &i))) {
+            o->dot = v;
         } else if ((v = value_of("--name", argc, argv, &i))) {
             o->prefix = v;
         } else if ((v = value_of("--weights", argc, argv, &i))) {
@@ -138,7 +157,8 @@ int options_parse(Options *o, int argc, char **argv)
                 o->pipe.dump_after = strncmp(a + 10, "after-", 6) ? a + 10 : a + 16;
         } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") ||
                    !strcmp(a, "-O3")) {
-            o->pipe.level = a[2] - '0' > 2 ? 2 : a[2] - '0';
+            o->opt_level = a[2] - '0';
+            o->pipe.level = o->opt_level > 2 ? 2 : o->opt_level;
         } else if (!strcmp(a, "--no-fuse")) {
             if (o->pipe.ndisabled < 15) {
                 o->pipe.disabled[o->pipe.ndisabled++] = "fold_batchnorm";
@@ -170,8 +190,8 @@ int options_parse(Options *o, int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    if (!o->output && !o->summary && !o->dump_ir) {
-        fprintf(stderr, "cnnc: no output given: use -o FILE (or --summary, --dump-ir)\n");
+    if (!o->output && !o->summary && !o->dump_ir && !o->dot && !o->dot_input) {
+        fprintf(stderr, "cnnc: no output given: use -o FILE (or --summary, --dump-ir, --dot)\n");
         return 1;
     }
     if (o->output && o->emit == EMIT_NONE)

@@ -12,6 +12,9 @@ typedef struct {
     EmitKind emit;
     const char *prefix;
     const char *weights;
+    const char *dot, *dot_input;    /* Graphviz files: after the passes, as imported */
+    const char *target, *cpu;   /* LLVM backend; NULL: this host */
+    int opt_level;              /* -O as given (0-3); pipe.level caps it at 2 */
     bool with_main, summary, list_ops, quiet, verbose, dump_ir;
     PipelineOptions pipe;
     ShapeOverride shapes[16];

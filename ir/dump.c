@@ -1,5 +1,19 @@
-/* --dump-ir: the graph as text, one node per line with its output shapes. */
+/* --dump-ir: the graph as text, one node per line with its output shapes. Also the names
+ * of fused ops ("Conv+Add+Relu") that --summary and --dot print. */
+#include <string.h>
 #include "ir.h"
+
+static const char *const act_names[RT_ACT_COUNT] = {
+    "", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "SiLU",
+    "Exp", "Log", "Sqrt", "Neg", "Abs", "Erf", "Reciprocal",
+};
+
+const char *node_label(const Node *n, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s%s", op_info[n->op].onnx, n->ep.residual ? "+Add" : "",
+             n->ep.act != RT_ACT_NONE ? "+" : "", act_names[n->ep.act]);
+    return buf;
+}
 
 static void print_value(FILE *out, const Value *v)
 {
@@ -63,7 +77,8 @@ void graph_dump(Graph *g, FILE *out)
             fprintf(out, j ? ", " : "");
             print_value(out, n->out[j]);
         }
-        fprintf(out, " = %s(", op_info[n->op].onnx);
+        char label[64];
+        fprintf(out, " = %s(", node_label(n, label, sizeof label));
         for (int j = 0; j < n->nin; j++) {
             fprintf(out, j ? ", " : "");
             print_value(out, n->in[j]);

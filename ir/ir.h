@@ -195,5 +195,8 @@ bool node_infer(Node *n, Diag *d);
 bool graph_verify(Graph *g, const char *stage, Diag *d);
 /* ir/dump.c */
 void graph_dump(Graph *g, FILE *out);
+const char *node_label(const Node *n, char *buf, size_t size);     /* "Conv+Add+Relu" */
+/* ir/dot.c: the graph for Graphviz */
+void graph_write_dot(Graph *g, FILE *out);
 
 #endif
