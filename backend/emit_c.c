@@ -154,6 +154,11 @@ static void print_header(FILE *f, const Schedule *s, const EmitCOptions *o)
     fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
+void emit_c_header(FILE *f, const Schedule *s, const EmitCOptions *o)
+{
+    print_header(f, s, o);
+}
+
 static void print_sidecar_loader(FILE *f, const Schedule *s, const EmitCOptions *o)
 {
     const char *p = o->prefix, *base = strrchr(o->weights_path, '/');

@@ -14,6 +14,8 @@ typedef struct {
 } EmitCOptions;
 
 bool emit_c(const Schedule *s, const EmitCOptions *o, OutputSet *out, Diag *d);
+/* The API header alone (the LLVM backend's objects and libraries share it). */
+void emit_c_header(FILE *f, const Schedule *s, const EmitCOptions *o);
 
 /* emit_c_weights.c */
 bool emit_weights_literal(FILE *f, const Schedule *s, bool progress);

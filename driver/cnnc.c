@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "options.h"
 #include "backend/emit_c.h"
+#include "backend/emit_llvm.h"
 #include "backend/schedule.h"
 #include "backend/summary.h"
 
@@ -59,12 +60,47 @@ static bool valid_prefix(const char *p)
     return true;
 }
 
+/* Native outputs through LLVM. "libmodel.so" names the API model_* and its header model.h;
+ * objects get a header too; executables, IR and assembly do not. */
+static bool emit_native(Options *o, Schedule *s, OutputSet *out, Diag *d)
+{
+    static const LlvmEmit kinds[] = {
+        [EMIT_EXE] = LLVM_EMIT_EXE, [EMIT_OBJ] = LLVM_EMIT_OBJ, [EMIT_SO] = LLVM_EMIT_SO,
+        [EMIT_LL] = LLVM_EMIT_LL, [EMIT_ASM] = LLVM_EMIT_ASM,
+    };
+    if (o->weights)
+        return diag_error(d, "--weights is for C output: native outputs embed the weights");
+    char *stem = strdup(o->output);
+    if (!stem)
+        return diag_error(d, "out of memory");
+    char *base = strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem;
+    if (o->emit == EMIT_SO && !strncmp(base, "lib", 3) && base[3] && base[3] != '.')
+        memmove(base, base + 3, strlen(base + 3) + 1);
+    char *h = o->emit == EMIT_OBJ || o->emit == EMIT_SO ? with_extension(stem, ".h") : NULL;
+    char *prefix = o->prefix ? strdup(o->prefix) : default_prefix(stem);
+    bool ok = prefix && (h || (o->emit != EMIT_OBJ && o->emit != EMIT_SO));
+    if (!ok)
+        diag_error(d, "out of memory");
+    else if (!valid_prefix(prefix))
+        ok = diag_error(d, "--name '%s' is not a C identifier", prefix);
+    if (ok) {
+        EmitLlvmOptions lo = {
+            .kind = kinds[o->emit], .path = o->output, .h_path = h, .prefix = prefix,
+            .model_name = o->model, .triple = o->target, .cpu = o->cpu,
+            .opt_level = o->opt_level, .verbose = o->verbose,
+        };
+        ok = emit_llvm(s, &lo, out, d);
+    }
+    free(stem);
+    free(h);
+    free(prefix);
+    return ok;
+}
+
 static bool emit_output(Options *o, Schedule *s, OutputSet *out, Diag *d)
 {
     if (o->emit != EMIT_C)
-        return diag_error(d, "'%s': native outputs (executable, .o, .so, .ll, .s) need the "
-                          "LLVM backend, which this build does not have yet; write C with "
-                          "-o %s.c", o->output, o->output);
+        return emit_native(o, s, out, d);
     char *h = with_extension(o->output, ".h"), *auto_w = with_extension(o->output, ".weights");
     char *prefix = o->prefix ? strdup(o->prefix) : default_prefix(o->output);
     bool ok = h && auto_w && prefix;

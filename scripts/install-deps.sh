@@ -7,6 +7,7 @@ packages=(
     build-essential cmake pkg-config          # the build
     libprotobuf-c-dev protobuf-c-compiler     # ONNX decoding; protoc-c generates it
     check                                     # unit tests
+    llvm-16-dev clang-16 lld-16 libomp-16-dev # the LLVM backend; kernels to bitcode; OpenMP
     python3 python3-numpy python3-onnx        # onnx.proto, references
     python3-torch python3-torchvision         # model exports and PyTorch's outputs
     python3-sklearn                           # the digits dataset for LeNet-5
