@@ -32,6 +32,11 @@ static const char *comment_safe(const char *text, char *buf, size_t size)
     return buf;
 }
 
+static bool is_main_source(const char *name)
+{
+    return !strcmp(name, "npy.h") || !strcmp(name, "npy.c") || !strcmp(name, "model_main.c");
+}
+
 static void print_float(FILE *f, float x)
 {
     if (isnan(x))
@@ -213,10 +218,11 @@ static bool print_source(FILE *f, const Schedule *s, const EmitCOptions *o)
                "#define RT_API static\n#endif\n#define CNNC_RT_EMBEDDED 1\n"
                "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
                "#include <math.h>\n\n");
-    static const char *const kernels[] = { "rt.h", "conv.c", "gemm.c", "pool.c", "norm.c",
-                                           "eltwise.c", "tensor.c" };
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
-        fprintf(f, "/* ---- runtime/%s ---- */\n%s\n", kernels[i], runtime_text(kernels[i]));
+    /* Every runtime file but the executable's main and its .npy helpers, in build order
+     * (rt.h first): the list lives in CMakeLists.txt alone. */
+    for (const RuntimeFile *rf = cnnc_runtime_files; rf->name; rf++)
+        if (!is_main_source(rf->name))
+            fprintf(f, "/* ---- runtime/%s ---- */\n%s\n", rf->name, rf->text);
     fprintf(f, "/* ---- the model ---- */\n#include \"%s\"\n\n", hbase);
     fprintf(f, "static const char *cnnc_error = \"\";\n");
     fprintf(f, "static char cnnc_error_buf[512];\n");

@@ -350,6 +350,19 @@ bool lower_node(Schedule *s, Node *n, Diag *d)
         st->p[2] = prod(x->dims, 2, x->rank);
         st->f[0] = n->a.bn.epsilon;
         return true;
+    case OP_CHANNELAFFINE:
+        if (!(st = new_step(s, RT_K_AFFINE, n, 4, 4, d)))
+            return false;
+        for (int i = 0; i < 3; i++)
+            st->t[1 + i] = n->in[i];
+        st->t[0] = y;
+        st->p[0] = x->dims[0];
+        st->p[1] = x->dims[1];
+        st->p[2] = prod(x->dims, 2, x->rank);
+        st->p[3] = n->ep.act;
+        st->f[0] = n->ep.alpha;
+        st->f[1] = n->ep.beta;
+        return true;
     case OP_GLOBALAVGPOOL: case OP_GLOBALMAXPOOL:
         if (!(st = new_step(s, RT_K_GLOBALPOOL, n, 2, 3, d)))
             return false;

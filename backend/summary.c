@@ -16,7 +16,7 @@ int64_t step_flops(const Step *st)
         return out * p[6] * p[7];
     case RT_K_GLOBALPOOL:
         return p[0] * p[1];
-    case RT_K_BATCHNORM:
+    case RT_K_BATCHNORM: case RT_K_AFFINE:
         return 2 * out;
     case RT_K_LRN:
         return out * (p[3] + 3);

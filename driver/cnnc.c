@@ -17,7 +17,8 @@ static void list_ops(void)
 {
     printf("%-22s %s\n", "operator", "opsets");
     for (int i = 0; i < OP_COUNT; i++)
-        printf("%-22s %d-%d\n", op_info[i].onnx, op_info[i].min_opset, op_info[i].max_opset);
+        if (!(op_info[i].flags & OPF_INTERNAL))
+            printf("%-22s %d-%d\n", op_info[i].onnx, op_info[i].min_opset, op_info[i].max_opset);
 }
 
 /* "out/resnet-18.c" -> "resnet_18" */

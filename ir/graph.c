@@ -12,7 +12,7 @@ const OpInfo op_info[OP_COUNT] = {
 bool op_lookup(const char *onnx_name, OpKind *out)
 {
     for (int i = 0; i < OP_COUNT; i++)
-        if (strcmp(op_info[i].onnx, onnx_name) == 0) {
+        if (!(op_info[i].flags & OPF_INTERNAL) && strcmp(op_info[i].onnx, onnx_name) == 0) {
             *out = (OpKind)i;
             return true;
         }

@@ -221,6 +221,13 @@ int infer_nn(Node *n, Diag *d)
         return infer_matmul(n, d);
     case OP_BATCHNORM:
         return infer_batchnorm(n, d);
+    case OP_CHANNELAFFINE:
+        for (int i = 1; i < 3; i++)
+            if (!need_f32(n, n->in[i], "parameter", d) ||
+                !need_rank(n, n->in[i], 1, "parameter", d) || x->rank < 2 ||
+                n->in[i]->dims[0] != x->dims[1])
+                return d->failed ? 0 : diag_node(d, n, "scale and shift must match the channels");
+        return infer_same(n, d);
     case OP_LRN:
         if (!need_rank(n, x, 4, "input", d))
             return 0;

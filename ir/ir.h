@@ -32,7 +32,7 @@ const char *dtype_name(DType t);
 size_t dtype_size(DType t);
 
 /* ---- ops ------------------------------------------------------------------------------ */
-enum { OPF_NONE = 0, OPF_UNARY = 1, OPF_BINARY = 2, OPF_RESHAPE = 4 };
+enum { OPF_NONE = 0, OPF_UNARY = 1, OPF_BINARY = 2, OPF_RESHAPE = 4, OPF_INTERNAL = 8 };
 
 typedef enum {
 #define OP(id, onnx, lo, hi, olo, ohi, v0, v1, fl) OP_##id,

@@ -28,7 +28,8 @@ static bool act_of(const Node *n, RtAct *act, float *alpha, float *beta)
 
 static bool fusable(const Node *n)
 {
-    return n && !n->dead && (n->op == OP_CONV || n->op == OP_GEMM) && n->ep.act == RT_ACT_NONE;
+    return n && !n->dead && (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_CHANNELAFFINE) &&
+           n->ep.act == RT_ACT_NONE;
 }
 
 /* x * Sigmoid(x) where x is p's output: the Mul, or NULL. */
@@ -135,7 +136,7 @@ bool pass_fuse_epilogue(Graph *g, PassCtx *c)
     if (residuals + acts)
         graph_compact(g);
     c->count = residuals + acts;
-    snprintf(c->what, sizeof c->what, "ops fused into Conv/Gemm (%d residual Add, %d "
+    snprintf(c->what, sizeof c->what, "ops fused into the kernel before them (%d residual Add, %d "
              "activations)", residuals, acts);
     return residuals + acts > 0;
 }

@@ -19,6 +19,7 @@ bool pass_simplify(Graph *g, PassCtx *c);
 bool pass_eliminate_dead(Graph *g, PassCtx *c);
 bool pass_fold_pad(Graph *g, PassCtx *c);
 bool pass_fold_batchnorm(Graph *g, PassCtx *c);
+bool pass_bn_to_affine(Graph *g, PassCtx *c);
 bool pass_matmul_to_gemm(Graph *g, PassCtx *c);
 bool pass_fuse_epilogue(Graph *g, PassCtx *c);
 

@@ -91,7 +91,7 @@ static void try_concat(PlanState *ps, Aliases *a, int i)
 static bool elementwise_in_place(const Step *st)
 {
     switch (st->kernel) {
-    case RT_K_UNARY: case RT_K_BINARY: case RT_K_BATCHNORM: case RT_K_COPY:
+    case RT_K_UNARY: case RT_K_BINARY: case RT_K_BATCHNORM: case RT_K_COPY: case RT_K_AFFINE:
         return true;
     case RT_K_SOFTMAX:
         return st->p[3] == 0;   /* LogSoftmax rereads its input after writing */

@@ -188,9 +188,13 @@ class InfoTests(CnncCase):
             self.assertIn(column, header.split())
         rows = [line.split() for line in r.stdout.splitlines() if re.match(r"\d+\s", line)]
         self.assertEqual([int(row[0]) for row in rows], list(range(len(rows))))
-        ops = [row[2] for row in rows]
+        # the op column names what runs after fusion: "Conv+Tanh" is a Conv with its Tanh
+        fused = [row[2] for row in rows]
+        self.assertIn("Conv+Tanh", fused)
+        ops = [op.split("+")[0] for op in fused]
         self.assertEqual(ops.count("Conv"), 2)
         self.assertEqual(ops.count("Gemm"), 3)
+        self.assertNotIn("Tanh", ops)
         flops = int(re.search(r"^FLOPs\s+(\d+)", r.stdout, re.M).group(1))
         params = int(re.search(r"^parameters\s+(\d+)", r.stdout, re.M).group(1))
         self.assertEqual(flops, sum(int(row[-2]) for row in rows))
