@@ -57,6 +57,23 @@ static Value *transposed_constant(Graph *g, Value *b)
     return t;
 }
 
+/* Conv weights [M, C/G, KH, KW] packed for the GEMM micro-kernels, group after group
+ * (runtime/gemm.c rt_gemm_pack_a), so that no run repacks them. */
+static Value *packed_conv_weights(Graph *g, Value *w, int64_t group)
+{
+    int64_t mg = w->dims[0] / group, kdim = value_numel(w) / w->dims[0];
+    int64_t dims[1] = { (int64_t)rt_gemm_packed_a_size(mg, kdim) * group };
+    char name[256];
+    snprintf(name, sizeof name, "%s.packed", w->name);
+    Value *t = graph_add_constant(g, name, DT_F32, 1, dims);
+    if (!t)
+        return NULL;
+    for (int64_t i = 0; i < group; i++)
+        rt_gemm_pack_a(mg, kdim, (const float *)w->data + i * mg * kdim, kdim,
+                       (float *)t->data + i * (dims[0] / group));
+    return t;
+}
+
 static bool lower_window(Schedule *s, Node *n, Diag *d)
 {
     const WindowAttr *w = &n->a.win;
@@ -83,7 +100,12 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
         bool direct = w->kernel[0] == 1 && w->kernel[1] == 1 && w->stride[0] == 1 &&
                       w->stride[1] == 1 && !w->pad[0] && !w->pad[1] &&
                       y->dims[2] == x->dims[2] && y->dims[3] == x->dims[3];
-        if (!depthwise && !direct) {
+        if (!depthwise && n->in[1]->kind == VAL_CONSTANT && n->in[1]->dtype == DT_F32) {
+            st->t[2] = packed_conv_weights(s->g, n->in[1], w->group);
+            if (!st->t[2])
+                return diag_error(d, "out of memory");
+            st->kernel = RT_K_CONV_PACKED;      /* gathers its input: no workspace */
+        } else if (!depthwise && !direct) {
             st->ws_slot = 4;
             st->ws_bytes = (size_t)(x->dims[1] / w->group * w->kernel[0] * w->kernel[1] *
                                     y->dims[2] * y->dims[3]) * sizeof(float);

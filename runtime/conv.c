@@ -2,6 +2,7 @@
  * one matrix product per image and group: W[Mg, Cg*KH*KW] x columns[Cg*KH*KW, OH*OW],
  * where the columns are the input itself for 1x1/stride-1/unpadded convolutions and an
  * im2col copy in the workspace otherwise. Bias and activation are applied per channel. */
+#include <stdlib.h>
 #include <string.h>
 #include "rt.h"
 
@@ -72,14 +73,48 @@ static void depthwise(const ConvShape *s, const float *x, const float *w, const 
     }
 }
 
+/* Every non-depthwise convolution as packed GEMMs, one per image and group, with B
+ * gathered straight from the input (no im2col buffer) and the epilogue fused. ap holds
+ * the weights of each group packed by rt_gemm_pack_a, one group after another. */
+static void conv_gemm(const ConvShape *s, const float *x, const float *ap, const float *b,
+                      const float *res, float *y)
+{
+    int64_t cg = s->c / s->g, mg = s->m / s->g, kdim = cg * s->kh * s->kw, hw = s->oh * s->ow;
+    int64_t n, g;
+    size_t gsize = rt_gemm_packed_a_size(mg, kdim);
+    int direct = s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 &&
+                 s->pl == 0 && s->oh == s->h && s->ow == s->w;
+    for (n = 0; n < s->n; n++)
+        for (g = 0; g < s->g; g++) {
+            RtGemmB B;
+            RtGemmEpilogue ep;
+            int64_t yoff = (n * s->m + g * mg) * hw;
+            memset(&B, 0, sizeof B);
+            B.x = x + (n * s->c + g * cg) * s->h * s->w;
+            B.ldb = hw;
+            if (!direct) {
+                B.h = s->h; B.w = s->w; B.ow = s->ow; B.kh = s->kh; B.kw = s->kw;
+                B.sh = s->sh; B.sw = s->sw; B.pt = s->pt; B.pl = s->pl;
+                B.dh = s->dh; B.dw = s->dw;
+            }
+            ep.bias = b ? b + g * mg : NULL;
+            ep.res = res ? res + yoff : NULL;
+            ep.act = s->act;
+            ep.alpha = s->alpha;
+            ep.beta = s->beta;
+            rt_gemm_packed(mg, hw, kdim, ap + (size_t)g * gsize, &B, y + yoff, hw, 0, &ep);
+        }
+}
+
 /* t: y x w b(or NULL) workspace(or NULL) residual(or NULL);
  * p: N C H W M OH OW KH KW SH SW PT PL DH DW G ACT; f: act_alpha act_beta.
  * y = act(conv(x, w) + b + residual): the epilogue fused passes put here. The workspace
- * holds Cg*KH*KW*OH*OW floats unless the convolution is 1x1, stride 1, unpadded. */
+ * holds Cg*KH*KW*OH*OW floats unless the convolution is 1x1, stride 1, unpadded; it is
+ * only used when memory for packing the weights cannot be had. */
 RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
 {
     ConvShape s = conv_shape(p, f);
-    float *y = t[0], *ws = t[4];
+    float *y = t[0], *ws = t[4], *ap;
     const float *x = t[1], *w = t[2], *b = t[3], *res = t[5];
     int64_t cg = s.c / s.g, mg = s.m / s.g, kdim = cg * s.kh * s.kw, hw = s.oh * s.ow;
     int64_t n, g, m;
@@ -87,6 +122,15 @@ RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
                  && s.oh == s.h && s.ow == s.w;
     if (s.g == s.c && s.m == s.c && s.g > 1 && !res) {
         depthwise(&s, x, w, b, y);
+        return;
+    }
+    ap = malloc(rt_gemm_packed_a_size(mg, kdim) * (size_t)s.g * sizeof(float));
+    if (ap) {
+        size_t gsize = rt_gemm_packed_a_size(mg, kdim);
+        for (g = 0; g < s.g; g++)
+            rt_gemm_pack_a(mg, kdim, w + g * mg * kdim, kdim, ap + (size_t)g * gsize);
+        conv_gemm(&s, x, ap, b, res, y);
+        free(ap);
         return;
     }
     for (n = 0; n < s.n; n++) {
@@ -117,4 +161,16 @@ RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
             rt_act_inplace(ym, (size_t)hw, s.act, s.alpha, s.beta);
         }
     }
+}
+
+/* The same with the weights packed at compile time (rt_gemm_pack_a per group, groups one
+ * after another; depthwise weights as they are): t and p as rt_conv_f32, no workspace. */
+RT_API void rt_conv_packed_f32(void *const *t, const int64_t *p, const float *f)
+{
+    ConvShape s = conv_shape(p, f);
+    if (s.g == s.c && s.m == s.c && s.g > 1 && !t[5]) {
+        depthwise(&s, t[1], t[2], t[3], t[0]);
+        return;
+    }
+    conv_gemm(&s, t[1], t[2], t[3], t[5], t[0]);
 }

@@ -1,49 +1,351 @@
-/* Matrix products: the sgemm core used by convolution, plus the Gemm and MatMul kernels.
- * The core works on 4x16 tiles of C held in registers, walking column panels of B in the
- * outer loop so that a panel stays in cache while every row block of A passes over it. */
+/* Matrix products: the packed GEMM that convolution, Gemm and MatMul share, and the Gemm
+ * and MatMul kernels. A is packed in 6-row panels (once, at compile time, for constant
+ * weights); B is packed per cache block into panels as wide as the micro-kernel's tile
+ * (32 columns for AVX-512, 16 for AVX2 and scalar), straight from a matrix or from a
+ * convolution's input (implicit im2col). Loops, outermost first: threads own rectangles
+ * of C; columns in L2-sized blocks (NC); K in blocks (KC); rows of 12 (or 6); columns of
+ * 32 (or 16), the micro-kernel's tile, whose A panel stays in L1 while B streams from L2.
+ * The micro-kernel for the CPU is chosen at run time (gemm_avx512.c, gemm_avx2.c). */
+#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "rt.h"
 
-#define TILE_M 4
-#define TILE_N 16
+#if defined(__GNUC__) && defined(__x86_64__)
+RT_API void rt_gemm_tile_avx512(const RtGemmTile *t);
+RT_API void rt_gemm_tile_avx2(const RtGemmTile *t);
+RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a, const float *b,
+                               int64_t ldb, float *c, int accumulate);
+#endif
 
-static void tile_4x16(int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float *C, int64_t ldc)
+enum { GEMM_SCALAR, GEMM_AVX2, GEMM_AVX512 };
+
+/* The best micro-kernel this CPU runs; CNNC_ISA=scalar|avx2 forces a lesser one (tests). */
+static int gemm_isa(void)
 {
-    float c0[TILE_N] = {0}, c1[TILE_N] = {0}, c2[TILE_N] = {0}, c3[TILE_N] = {0};
-    int64_t k;
-    int j;
-    for (k = 0; k < K; k++) {
-        const float *b = B + k * ldb;
-        float a0 = A[k], a1 = A[lda + k], a2 = A[2 * lda + k], a3 = A[3 * lda + k];
-        for (j = 0; j < TILE_N; j++) {
-            c0[j] += a0 * b[j];
-            c1[j] += a1 * b[j];
-            c2[j] += a2 * b[j];
-            c3[j] += a3 * b[j];
-        }
+    static int isa = -1;
+    if (isa < 0) {
+        int best = GEMM_SCALAR;
+        const char *env = getenv("CNNC_ISA");
+#if defined(__GNUC__) && defined(__x86_64__)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            best = GEMM_AVX2;
+        if (best == GEMM_AVX2 && __builtin_cpu_supports("avx512f") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl"))
+            best = GEMM_AVX512;
+#endif
+        if (env && strcmp(env, "scalar") == 0)
+            best = GEMM_SCALAR;
+        else if (env && strcmp(env, "avx2") == 0 && best > GEMM_AVX2)
+            best = GEMM_AVX2;
+        isa = best;
     }
-    for (j = 0; j < TILE_N; j++) {
-        C[j] += c0[j];
-        C[ldc + j] += c1[j];
-        C[2 * ldc + j] += c2[j];
-        C[3 * ldc + j] += c3[j];
+    return isa;
+}
+
+/* Portable tile: C[mr<=6, nr<=16], any activation. */
+static void gemm_tile_scalar(const RtGemmTile *t)
+{
+    float acc[6][16];
+    int64_t k;
+    int i, j;
+    memset(acc, 0, sizeof acc);
+    for (k = 0; k < t->kc; k++) {
+        const float *a = t->a0 + k * 6, *b = t->b + k * 16;
+        for (i = 0; i < 6; i++)
+            for (j = 0; j < 16; j++)
+                acc[i][j] += a[i] * b[j];
+    }
+    for (i = 0; i < t->mr; i++) {
+        float *c = t->c + i * t->ldc;
+        for (j = 0; j < t->nr; j++) {
+            float v = acc[i][j] + (t->accumulate ? c[j] : 0.0f);
+            if (t->bias)
+                v += t->bias[i];
+            if (t->res)
+                v += t->res[i * t->ldr + j];
+            c[j] = rt_act((RtAct)t->act, v, t->alpha, t->beta);
+        }
     }
 }
 
-/* Rows or columns that do not fill a tile: C[i, j0:j1] += A[i,:] * B[:, j0:j1]. */
-static void rows_axpy(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K,
-                      const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float *C, int64_t ldc)
+typedef struct {
+    void (*tile)(const RtGemmTile *t);
+    int mr, nr;                 /* tile rows (a multiple of 6) and columns */
+    int any_act;                /* the tile applies every activation, not just the cheap ones */
+} GemmKernel;
+
+static GemmKernel gemm_kernel(void)
 {
-    int64_t i, k, j;
-    for (i = i0; i < i1; i++) {
-        float *c = C + i * ldc;
-        for (k = 0; k < K; k++) {
-            float a = A[i * lda + k];
-            const float *b = B + k * ldb;
-            for (j = j0; j < j1; j++)
-                c[j] += a * b[j];
+    GemmKernel k = { gemm_tile_scalar, 6, 16, 1 };
+#if defined(__GNUC__) && defined(__x86_64__)
+    switch (gemm_isa()) {
+    case GEMM_AVX512: k.tile = rt_gemm_tile_avx512; k.mr = 12; k.nr = 32; k.any_act = 0; break;
+    case GEMM_AVX2:   k.tile = rt_gemm_tile_avx2;   k.mr = 6;  k.nr = 16; k.any_act = 0; break;
+    default: break;
+    }
+#endif
+    return k;
+}
+
+RT_API size_t rt_gemm_packed_a_size(int64_t M, int64_t K)
+{
+    return (size_t)((M + RT_GEMM_MR - 1) / RT_GEMM_MR * RT_GEMM_MR * K);
+}
+
+RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
+{
+    int64_t p, k, i;
+    for (p = 0; p < M; p += RT_GEMM_MR)
+        for (k = 0; k < K; k++)
+            for (i = 0; i < RT_GEMM_MR; i++)
+                *dst++ = p + i < M ? A[(p + i) * lda + k] : 0.0f;
+}
+
+/* Row k of the convolution's implicit im2col (input channel, ky, kx), output pixels
+ * j0..j0+nc-1, into row[]: one segment per output row, copied (stride 1) or gathered,
+ * with zeros where the window hangs over the padding. */
+static void gemm_im2col_row(const RtGemmB *B, int64_t kk, int64_t j0, int64_t nc, float *row)
+{
+    int64_t khw = B->kh * B->kw, c = kk / khw, r = kk % khw, ki = r / B->kw, kj = r % B->kw;
+    int64_t oy = j0 / B->ow, ox = j0 % B->ow, jj = 0;
+    const float *xc = B->x + c * B->h * B->w;
+    /* output columns whose input column is inside the image: [olo, ohi) */
+    int64_t off = kj * B->dw - B->pl, olo = 0, ohi;
+    if (off < 0)
+        olo = (-off + B->sw - 1) / B->sw;
+    ohi = B->w - off > 0 ? (B->w - off + B->sw - 1) / B->sw : 0;
+    if (ohi > B->ow)
+        ohi = B->ow;
+    if (olo > ohi)
+        olo = ohi;
+    while (jj < nc) {
+        int64_t seg = B->ow - ox < nc - jj ? B->ow - ox : nc - jj, end = ox + seg, q;
+        int64_t iy = oy * B->sh - B->pt + ki * B->dh;
+        float *o = row + jj - ox;               /* o[ox'] for ox' in [ox, end) */
+        if (iy < 0 || iy >= B->h) {
+            memset(row + jj, 0, (size_t)seg * sizeof(float));
+        } else {
+            const float *src = xc + iy * B->w + off;    /* src[ox' * sw] */
+            int64_t lo = olo > ox ? olo : ox, hi = ohi < end ? ohi : end;
+            if (hi < lo)
+                hi = lo;
+            for (q = ox; q < lo && q < end; q++)
+                o[q] = 0.0f;
+            if (B->sw == 1)
+                memcpy(o + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+            else if (B->sw == 2)
+                for (q = lo; q < hi; q++)
+                    o[q] = src[2 * q];
+            else
+                for (q = lo; q < hi; q++)
+                    o[q] = src[q * B->sw];
+            for (q = hi > ox ? hi : ox; q < end; q++)
+                o[q] = 0.0f;
+        }
+        jj += seg;
+        ox = 0;
+        oy++;
+    }
+}
+
+/* Rows k0.. and columns j0..j0+nc-1 of B as panels of nr columns, kc rows each; row[]
+ * (nc floats) is scratch for the convolution's gathered rows. */
+static void gemm_pack_b(const RtGemmB *B, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+                        int nr, float *dst, float *row)
+{
+    int64_t p, k, full = nc / nr * nr;
+    for (k = 0; k < kc; k++) {
+        const float *src = B->x + (k0 + k) * B->ldb + j0;
+        float *d = dst + k * nr;
+        if (B->kh) {
+            gemm_im2col_row(B, k0 + k, j0, nc, row);
+            src = row;
+        }
+        if (nr == 32)
+            for (p = 0; p < full; p += 32, d += kc * 32)
+                memcpy(d, src + p, 32 * sizeof(float));
+        else
+            for (p = 0; p < full; p += nr, d += kc * nr)
+                memcpy(d, src + p, (size_t)nr * sizeof(float));
+        if (full < nc) {
+            memcpy(d, src + full, (size_t)(nc - full) * sizeof(float));
+            memset(d + nc - full, 0, (size_t)(nr - (nc - full)) * sizeof(float));
+        }
+    }
+}
+
+/* Threads tm x tn over C: the split with the least work on the busiest thread, counting
+ * the B panels each thread packs (a split along M packs all of them in every thread). */
+static void gemm_split(int64_t pm, int64_t pn, int nt, int *tm, int *tn)
+{
+    int64_t best = -1;
+    int d;
+    for (d = 1; d <= nt; d++) {
+        int64_t rows, cols, cost;
+        if (nt % d)
+            continue;
+        rows = (pm + d - 1) / d;
+        cols = (pn + nt / d - 1) / (nt / d);
+        cost = rows * cols + cols;
+        if (best < 0 || cost < best) {
+            best = cost;
+            *tm = d;
+            *tn = nt / d;
+        }
+    }
+}
+
+static void gemm_block(const GemmKernel *gk, int64_t M, int64_t K, const float *Ap,
+                       const RtGemmB *B, float *C, int64_t ldc, int accumulate,
+                       const RtGemmEpilogue *ep, int64_t m0, int64_t m1, int64_t n0,
+                       int64_t n1, int64_t KC, int64_t NC, float *buf, float *row)
+{
+    int64_t jc, pc, ic, jr;
+    int nr = gk->nr;
+    for (jc = n0; jc < n1; jc += NC) {
+        int64_t nc = n1 - jc < NC ? n1 - jc : NC;
+        for (pc = 0; pc < K; pc += KC) {
+            int64_t kc = K - pc < KC ? K - pc : KC;
+            int last = pc + kc == K;
+            gemm_pack_b(B, pc, kc, jc, nc, nr, buf, row);
+            for (ic = m0; ic < m1; ic += gk->mr) {
+                RtGemmTile t;
+                memset(&t, 0, sizeof t);
+                t.kc = kc;
+                t.ldc = ldc;
+                t.mr = (int)(M - ic < gk->mr ? M - ic : gk->mr);
+                t.a0 = Ap + ic * K + pc * RT_GEMM_MR;
+                t.a1 = t.mr > RT_GEMM_MR ? t.a0 + RT_GEMM_MR * K : NULL;
+                t.accumulate = accumulate || pc > 0;
+                if (last && ep) {
+                    t.bias = ep->bias ? ep->bias + ic : NULL;
+                    t.ldr = ldc;
+                    t.act = gk->any_act || ep->act == RT_ACT_RELU || ep->act == RT_ACT_CLIP ||
+                            ep->act == RT_ACT_LEAKYRELU ? ep->act : RT_ACT_NONE;
+                    t.alpha = ep->alpha;
+                    t.beta = ep->beta;
+                }
+                for (jr = 0; jr < nc; jr += nr) {
+                    t.nr = (int)(nc - jr < nr ? nc - jr : nr);
+                    t.b = buf + jr * kc;
+                    t.c = C + ic * ldc + jc + jr;
+                    t.res = last && ep && ep->res ? ep->res + ic * ldc + jc + jr : NULL;
+                    gk->tile(&t);
+                    if (last && ep && ep->act != (RtAct)t.act) {   /* the rest, while hot */
+                        int i;
+                        for (i = 0; i < t.mr; i++)
+                            rt_act_inplace(t.c + i * ldc, (size_t)t.nr, ep->act, ep->alpha,
+                                           ep->beta);
+                    }
+                }
+            }
+        }
+    }
+}
+
+RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, const RtGemmB *B,
+                           float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep)
+{
+    GemmKernel gk = gemm_kernel();
+    int64_t KC, NC, pm, pn;
+    int nt = 1, tm = 1, tn = 1;
+    if (M <= 0 || N <= 0)
+        return;
+    KC = K <= 512 ? K : (K + (K + 383) / 384 - 1) / ((K + 383) / 384);
+    if (KC < 1)
+        KC = 1;
+    NC = 131072 / KC / gk.nr * gk.nr;           /* a 512 KiB block of B */
+    if (NC < gk.nr)
+        NC = gk.nr;
+    pm = (M + gk.mr - 1) / gk.mr;
+    pn = (N + gk.nr - 1) / gk.nr;
+#ifdef _OPENMP
+    if (M * N * K >= 200000 && !omp_in_parallel())
+        nt = omp_get_max_threads();
+#endif
+    if (nt > 1)
+        gemm_split(pm, pn, nt, &tm, &tn);
+    if (NC > (pn + tn - 1) / tn * gk.nr)
+        NC = (pn + tn - 1) / tn * gk.nr;
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int id = 0, ti, tj;
+        int64_t m0, m1, n0, n1;
+        float *raw = malloc((size_t)(KC * NC + NC) * sizeof(float) + 64);
+#ifdef _OPENMP
+        id = omp_get_thread_num();
+#endif
+        ti = id / tn;
+        tj = id % tn;
+        m0 = pm * ti / tm * gk.mr;
+        m1 = pm * (ti + 1) / tm * gk.mr;
+        n0 = pn * tj / tn * gk.nr;
+        n1 = pn * (tj + 1) / tn * gk.nr;
+        if (m1 > M)
+            m1 = M;
+        if (n1 > N)
+            n1 = N;
+        if (raw && m0 < m1 && n0 < n1) {
+            float *buf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+            gemm_block(&gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, n0, n1, KC, NC, buf,
+                       buf + KC * NC);
+        } else if (m0 < m1 && n0 < n1) {        /* out of memory: unblocked and slow, right */
+            int64_t i, j, k;
+            for (i = m0; i < m1; i++)
+                for (j = n0; j < n1; j++) {
+                    float v = accumulate ? C[i * ldc + j] : 0.0f, col = 0.0f;
+                    for (k = 0; k < K; k++) {
+                        if (B->kh)
+                            gemm_im2col_row(B, k, j, 1, &col);
+                        else
+                            col = B->x[k * B->ldb + j];
+                        v += Ap[(i / RT_GEMM_MR * K + k) * RT_GEMM_MR + i % RT_GEMM_MR] * col;
+                    }
+                    if (ep) {
+                        v += ep->bias ? ep->bias[i] : 0.0f;
+                        v += ep->res ? ep->res[i * ldc + j] : 0.0f;
+                        v = rt_act(ep->act, v, ep->alpha, ep->beta);
+                    }
+                    C[i * ldc + j] = v;
+                }
+        }
+        free(raw);
+    }
+}
+
+/* A handful of rows: each row of C is a vector-matrix product that reads B once, which
+ * packing would only slow down. Threads split the columns. */
+static void gemm_rows(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
+{
+    int64_t nblk = (N + 255) / 256, jb;
+    int isa = gemm_isa();
+    #pragma omp parallel for if (M * N * K >= 200000) schedule(static)
+    for (jb = 0; jb < nblk; jb++) {
+        int64_t j0 = jb * 256, n = N - j0 < 256 ? N - j0 : 256, i, k, j;
+        for (i = 0; i < M; i++) {
+            float *c = C + i * ldc + j0;
+            const float *a = A + i * lda;
+#if defined(__GNUC__) && defined(__x86_64__)
+            if (isa == GEMM_AVX512) {
+                rt_gemm_row_avx512(K, n, a, B + j0, ldb, c, accumulate);
+                continue;
+            }
+#endif
+            (void)isa;
+            if (!accumulate)
+                memset(c, 0, (size_t)n * sizeof(float));
+            for (k = 0; k < K; k++) {
+                const float *b = B + k * ldb + j0;
+                float ak = a[k];
+                for (j = 0; j < n; j++)
+                    c[j] += ak * b[j];
+            }
         }
     }
 }
@@ -52,25 +354,24 @@ static void rows_axpy(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K,
 RT_API void rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
-    int64_t mfull = M - M % TILE_M, nfull = N - N % TILE_N, jb;
-    int64_t nblocks = nfull / TILE_N;
-    if (!accumulate) {
-        int64_t i;
-        for (i = 0; i < M; i++)
-            memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+    float *ap;
+    if (M <= 0 || N <= 0)
+        return;
+    if (M <= 4 || K <= 0) {
+        gemm_rows(M, N, K > 0 ? K : 0, A, lda, B, ldb, C, ldc, accumulate);
+        return;
     }
-    #pragma omp parallel for if (M * N * K > 262144) schedule(static)
-    for (jb = 0; jb < nblocks; jb++) {
-        int64_t j = jb * TILE_N, i;
-        for (i = 0; i < mfull; i += TILE_M)
-            tile_4x16(K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc);
-        rows_axpy(mfull, M, j, j + TILE_N, K, A, lda, B, ldb, C, ldc);
-    }
-    if (nfull < N) {
-        int64_t i;
-        #pragma omp parallel for if (M * (N - nfull) * K > 262144) schedule(static)
-        for (i = 0; i < M; i++)
-            rows_axpy(i, i + 1, nfull, N, K, A, lda, B, ldb, C, ldc);
+    ap = malloc(rt_gemm_packed_a_size(M, K) * sizeof(float));
+    if (ap) {
+        RtGemmB b;
+        memset(&b, 0, sizeof b);
+        b.x = B;
+        b.ldb = ldb;
+        rt_gemm_pack_a(M, K, A, lda, ap);
+        rt_gemm_packed(M, N, K, ap, &b, C, ldc, accumulate, NULL);
+        free(ap);
+    } else {
+        gemm_rows(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     }
 }
 

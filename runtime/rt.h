@@ -57,6 +57,42 @@ typedef void (*RtKernelFn)(void *const *t, const int64_t *p, const float *f);
 RT_API void rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
 
+/* The packed GEMM behind conv, Gemm and MatMul (runtime/gemm.c). A is packed in panels of
+ * RT_GEMM_MR rows: panel i holds rows 6i..6i+5 as K groups of 6 floats, zero-padded; the
+ * compiler packs constant weights once with rt_gemm_pack_a. B is read from a plain
+ * row-major matrix or gathered from a convolution's input (an implicit im2col). */
+#define RT_GEMM_MR 6
+
+typedef struct {
+    const float *x;             /* B[K,N] with leading dimension ldb, or the conv input */
+    int64_t ldb;
+    int64_t h, w, ow, kh, kw, sh, sw, pt, pl, dh, dw;   /* conv geometry; kh == 0: plain */
+} RtGemmB;
+
+typedef struct {
+    const float *bias;          /* one per row of C, or NULL */
+    const float *res;           /* added like C (same leading dimension), or NULL */
+    RtAct act;
+    float alpha, beta;
+} RtGemmEpilogue;
+
+RT_API size_t rt_gemm_packed_a_size(int64_t M, int64_t K);      /* in floats */
+RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+/* C[M,N] = Apacked * B (+ C if accumulate), then the epilogue; threads over blocks of C. */
+RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, const RtGemmB *B,
+                           float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep);
+
+/* One tile of the packed GEMM for a micro-kernel: C[mr,nr] (+)= A[mr,kc] B[kc,nr], where
+ * a0/a1 are 6-row panels (a1 for rows 6..11) and b a packed kc x NR panel. */
+typedef struct {
+    int64_t kc, ldc, ldr;
+    const float *a0, *a1, *b;
+    float *c;
+    const float *bias, *res;    /* epilogue (last k block only), already offset to the tile */
+    int mr, nr, accumulate, act;
+    float alpha, beta;
+} RtGemmTile;
+
 RT_API float rt_act(RtAct act, float x, float alpha, float beta);
 RT_API void rt_act_inplace(float *y, size_t n, RtAct act, float alpha, float beta);
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Per-layer time of a model compiled to C by cnnc: wraps every kernel call of the
+generated file in a timer, builds it, runs it and prints the layers by time.
+usage: bench/profile_layers.py CNNC MODEL.onnx [--threads T] [--runs N] [--top K]"""
+import argparse, os, re, subprocess, sys, tempfile
+
+ap = argparse.ArgumentParser()
+ap.add_argument("cnnc")
+ap.add_argument("model")
+ap.add_argument("--threads", type=int, default=1)
+ap.add_argument("--runs", type=int, default=20)
+ap.add_argument("--top", type=int, default=25)
+ap.add_argument("--cc", default="cc")
+a = ap.parse_args()
+
+tmp = tempfile.mkdtemp(prefix="cnnc-prof-")
+src = os.path.join(tmp, "m.c")
+subprocess.run([a.cnnc, a.model, "-o", src, "--main", "--name", "m"], check=True)
+text = open(src).read()
+labels = []
+
+def wrap(mo):
+    i = len(labels)
+    labels.append((mo.group(1), mo.group(2)))
+    return "%s{ double t0_ = prof_now(); %s(t, p, f); prof_t[%d] += prof_now() - t0_; }" % (
+        mo.group(3), mo.group(4), i)
+
+# the step comment ("{   /* name (Op) -> shape */") precedes each call
+text = re.sub(r"/\* (.*?) \((\w+)\) -> .*? \*/\n((?:.*\n)*?)(\s+)(rt_\w+)\(t, p, f\);",
+              lambda m: "/* %s (%s) */\n%s%s{ double t0_ = prof_now(); %s(t, p, f); "
+              "prof_t[%d] += prof_now() - t0_; prof_k[%d] = \"%s\"; }" % (
+                  m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), len(labels),
+                  len(labels), m.group(5)) + ("" if labels.append((m.group(1), m.group(2)))
+                                              else ""), text)
+n = len(labels)
+pre = ("#include <time.h>\nstatic double prof_t[%d]; static const char *prof_k[%d];\n"
+       "static double prof_now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);"
+       " return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6; }\n" % (n, n))
+dump = ("static void prof_dump(void) { FILE *f = fopen(\"%s/prof.txt\", \"w\"); int i; "
+        "for (i = 0; i < %d; i++) fprintf(f, \"%%d %%s %%.6f\\n\", i, prof_k[i], prof_t[i]); "
+        "fclose(f); }\n" % (tmp, n))
+# register the dump before main runs
+text = text.replace("#define CNNC_RT_EMBEDDED 1", "#define CNNC_RT_EMBEDDED 1\n" + pre, 1)
+text += dump + "__attribute__((constructor)) static void prof_init(void) { atexit(prof_dump); }\n"
+open(src, "w").write(text)
+exe = os.path.join(tmp, "m")
+subprocess.run([a.cc, "-O2", "-fopenmp", src, "-o", exe, "-lm"], check=True)
+r = subprocess.run([exe, "--bench", str(a.runs), "--threads", str(a.threads)],
+                   capture_output=True, text=True)
+print(r.stdout.strip(), r.stderr.strip())
+rows = []
+for line in open(os.path.join(tmp, "prof.txt")):
+    i, k, t = line.split()
+    rows.append((float(t) / (a.runs + 1), int(i), k))
+total = sum(r[0] for r in rows)
+print("total %.3f ms per run (incl. warm-up share)" % total)
+by_op = {}
+for t, i, k in rows:
+    key = labels[i][1] + " " + k
+    by_op[key] = by_op.get(key, 0) + t
+for key, t in sorted(by_op.items(), key=lambda x: -x[1]):
+    print("  %-40s %8.3f ms %5.1f%%" % (key, t, 100 * t / total))
+print("top layers:")
+for t, i, k in sorted(rows, reverse=True)[: a.top]:
+    print("  %4d %-36s %-10s %-20s %8.3f ms" % (i, labels[i][0][:36], labels[i][1], k, t))

@@ -1,0 +1,146 @@
+/* AVX-512 micro-kernels of the packed GEMM (runtime/gemm.c chooses them at run time): a
+ * 12x32 tile of C lives in 24 zmm registers while K streams by, one broadcast of A and two
+ * loads of B per 4 FMAs; the epilogue (bias, residual, ReLU/Clip/LeakyRelu) is applied
+ * before the tile leaves the registers. Built with a target attribute so that plain -O2
+ * compiles it; only x86-64 GCC/Clang see it at all. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#include "rt.h"
+
+#define G512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define G512_INLINE static inline __attribute__((always_inline)) G512_TARGET
+
+G512_INLINE __m512 g512_act(__m512 v, int act, float alpha, float beta)
+{
+    switch (act) {
+    case RT_ACT_RELU:
+        return _mm512_max_ps(v, _mm512_setzero_ps());
+    case RT_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(alpha)), _mm512_set1_ps(beta));
+    case RT_ACT_LEAKYRELU: {
+        __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(alpha));
+    }
+    default:
+        return v;
+    }
+}
+
+/* Row i of the tile leaves the registers: accumulate, epilogue, masked store. */
+G512_INLINE void g512_row(const RtGemmTile *t, int i, __m512 v0, __m512 v1, __mmask16 m0,
+                          __mmask16 m1)
+{
+    float *c = t->c + i * t->ldc;
+    if (i >= t->mr)
+        return;
+    if (t->accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + 16));
+    }
+    if (t->bias) {
+        __m512 b = _mm512_set1_ps(t->bias[i]);
+        v0 = _mm512_add_ps(v0, b);
+        v1 = _mm512_add_ps(v1, b);
+    }
+    if (t->res) {
+        const float *r = t->res + i * t->ldr;
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+    }
+    if (t->act != RT_ACT_NONE) {
+        v0 = g512_act(v0, t->act, t->alpha, t->beta);
+        v1 = g512_act(v1, t->act, t->alpha, t->beta);
+    }
+    _mm512_mask_storeu_ps(c, m0, v0);
+    _mm512_mask_storeu_ps(c + 16, m1, v1);
+}
+
+#define G512_DECL(p, r) __m512 p##r##x = _mm512_setzero_ps(), p##r##y = _mm512_setzero_ps()
+#define G512_FMA(p, r, ap) do {                                 \
+        __m512 s_ = _mm512_set1_ps((ap)[r]);                    \
+        p##r##x = _mm512_fmadd_ps(s_, b0, p##r##x);             \
+        p##r##y = _mm512_fmadd_ps(s_, b1, p##r##y);             \
+    } while (0)
+#define G512_PANEL(p, ap) do {                                  \
+        G512_FMA(p, 0, ap); G512_FMA(p, 1, ap); G512_FMA(p, 2, ap); \
+        G512_FMA(p, 3, ap); G512_FMA(p, 4, ap); G512_FMA(p, 5, ap); \
+    } while (0)
+#define G512_STORE(p, base) do {                                \
+        g512_row(t, base + 0, p##0x, p##0y, m0, m1);            \
+        g512_row(t, base + 1, p##1x, p##1y, m0, m1);            \
+        g512_row(t, base + 2, p##2x, p##2y, m0, m1);            \
+        g512_row(t, base + 3, p##3x, p##3y, m0, m1);            \
+        g512_row(t, base + 4, p##4x, p##4y, m0, m1);            \
+        g512_row(t, base + 5, p##5x, p##5y, m0, m1);            \
+    } while (0)
+
+/* C[mr<=12, nr<=32] of one tile; B panels are 32 wide. */
+G512_TARGET RT_API void rt_gemm_tile_avx512(const RtGemmTile *t)
+{
+    const float *a0 = t->a0, *a1 = t->a1, *b = t->b;
+    int64_t k, kc = t->kc;
+    __mmask16 m0 = t->nr >= 16 ? 0xFFFF : (__mmask16)((1u << t->nr) - 1);
+    __mmask16 m1 = t->nr >= 32 ? 0xFFFF : t->nr > 16 ? (__mmask16)((1u << (t->nr - 16)) - 1)
+                 : 0;
+    G512_DECL(c, 0); G512_DECL(c, 1); G512_DECL(c, 2);
+    G512_DECL(c, 3); G512_DECL(c, 4); G512_DECL(c, 5);
+    if (t->mr > 6) {
+        G512_DECL(d, 0); G512_DECL(d, 1); G512_DECL(d, 2);
+        G512_DECL(d, 3); G512_DECL(d, 4); G512_DECL(d, 5);
+        for (k = 0; k < kc; k++) {
+            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+            G512_PANEL(c, a0);
+            G512_PANEL(d, a1);
+            a0 += 6;
+            a1 += 6;
+            b += 32;
+        }
+        G512_STORE(c, 0);
+        G512_STORE(d, 6);
+        return;
+    }
+    for (k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        G512_PANEL(c, a0);
+        a0 += 6;
+        b += 32;
+    }
+    G512_STORE(c, 0);
+}
+
+/* Few rows of C (a matrix-vector product in effect, e.g. a classifier at batch 1):
+ * c[0:n] (+)= a[0:K] * B[K, 0:n] straight from B, which is read once. */
+G512_TARGET RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a,
+                                           const float *b, int64_t ldb, float *c,
+                                           int accumulate)
+{
+    int64_t j, k;
+    for (j = 0; j < n; j += 64) {
+        int64_t left = n - j, q;
+        __mmask16 m[4];
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (q = 0; q < 4; q++) {
+            int64_t r = left - 16 * q;
+            m[q] = r >= 16 ? 0xFFFF : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
+        }
+        for (k = 0; k < K; k++) {
+            const float *bk = b + k * ldb + j;
+            __m512 ak = _mm512_set1_ps(a[k]);
+            s0 = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(m[0], bk), s0);
+            s1 = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(m[1], bk + 16), s1);
+            s2 = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(m[2], bk + 32), s2);
+            s3 = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(m[3], bk + 48), s3);
+        }
+        if (accumulate) {
+            s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(m[0], c + j));
+            s1 = _mm512_add_ps(s1, _mm512_maskz_loadu_ps(m[1], c + j + 16));
+            s2 = _mm512_add_ps(s2, _mm512_maskz_loadu_ps(m[2], c + j + 32));
+            s3 = _mm512_add_ps(s3, _mm512_maskz_loadu_ps(m[3], c + j + 48));
+        }
+        _mm512_mask_storeu_ps(c + j, m[0], s0);
+        _mm512_mask_storeu_ps(c + j + 16, m[1], s1);
+        _mm512_mask_storeu_ps(c + j + 32, m[2], s2);
+        _mm512_mask_storeu_ps(c + j + 48, m[3], s3);
+    }
+}
+#endif
