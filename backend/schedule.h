@@ -39,6 +39,7 @@ typedef struct {
     size_t arena_bytes;         /* planned */
     size_t arena_lower_bound;   /* the most bytes live at once */
     size_t arena_naive;         /* every intermediate in its own buffer */
+    bool share_buffers;         /* plan_memory may write in place (-O1 and up) */
     int ninplace;               /* outputs written over a dying input */
     int nconcat_inplace;        /* concats whose inputs were computed in place */
 } Schedule;

@@ -173,6 +173,8 @@ int main(int argc, char **argv)
     }
     if (ok && (o.output || o.summary)) {
         s = schedule_lower(g, &d);
+        if (s)
+            s->share_buffers = o.pipe.level >= 1;
         ok = s && plan_memory(s, &d);
     }
     if (ok && o.summary)

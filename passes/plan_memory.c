@@ -121,7 +121,8 @@ bool plan_memory(Schedule *s, Diag *d)
     for (int i = 0; i < s->nsteps; i++)
         s->arena_naive += align_up(s->steps[i].ws_bytes);
 
-    plan_aliases(&ps, &al);
+    if (s->share_buffers)
+        plan_aliases(&ps, &al);
     s->ninplace = al.ninplace;
     s->nconcat_inplace = al.nconcat;
 
