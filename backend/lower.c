@@ -350,10 +350,18 @@ static bool lower_tensor_op(Schedule *s, Node *n, Diag *d)
     }
 }
 
+Step *lower_new_step(Schedule *s, RtKernelId k, const Node *n, int nt, int np, Diag *d)
+{
+    return new_step(s, k, n, nt, np, d);
+}
+
 bool lower_node(Schedule *s, Node *n, Diag *d)
 {
     Value *x = n->in[0], *y = n->out[0];
     Step *st;
+    int ext = lower_ext(s, n, d);       /* lower_ext.c: the ops it knows */
+    if (ext >= 0)
+        return ext == 1;
     switch (n->op) {
     case OP_CONV: case OP_MAXPOOL: case OP_AVGPOOL:
         return lower_window(s, n, d);

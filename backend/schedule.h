@@ -51,6 +51,10 @@ Schedule *schedule_lower(Graph *g, Diag *d);
 void schedule_free(Schedule *s);
 /* lower.c: the steps of one node, for the compile-time evaluator. */
 bool lower_node(Schedule *s, Node *n, Diag *d);
+/* lower.c: a new step of s; lower_ext.c: reductions, resampling, selection, ConvTranspose
+ * (1 lowered, 0 error, -1 not one of its ops). */
+Step *lower_new_step(Schedule *s, RtKernelId k, const Node *n, int nt, int np, Diag *d);
+int lower_ext(Schedule *s, Node *n, Diag *d);
 
 /* passes/plan_memory.c: weight and arena offsets. */
 bool plan_memory(Schedule *s, Diag *d);

@@ -180,6 +180,8 @@ Value *tensor_import(Graph *g, const Onnx__TensorProto *t, const char *name,
     if (!v)
         return diag_error(d, "out of memory reading tensor '%s' (%lld elements)", name,
                           (long long)count), NULL;
+    if (count == 0)
+        return v;               /* an empty tensor (e.g. no axes): nothing to read */
     if (external || t->has_raw_data) {
         uint8_t *raw = t->has_raw_data && !external ? t->raw_data.data : malloc(need ? need : 1);
         if (!raw)

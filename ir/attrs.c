@@ -65,7 +65,8 @@ static bool decode_window(Node *n, Diag *d)
         return diag_node(d, n, "only 2-D windows are supported (kernel_shape has %d dims)", cnt);
     if (cnt == 2)
         memcpy(w->kernel, v, sizeof w->kernel);
-    if (cnt < 0 && n->op != OP_CONV)
+    bool convlike = n->op == OP_CONV || n->op == OP_CONVTRANSPOSE;  /* kernel from weights */
+    if (cnt < 0 && !convlike)
         return diag_node(d, n, "attribute 'kernel_shape' is required");
     if (!get_ints(n, "strides", 8, v, &cnt, d))
         return false;
@@ -94,7 +95,7 @@ static bool decode_window(Node *n, Diag *d)
             return diag_node(d, n, "stride %lld is out of range", (long long)w->stride[i]);
         if (w->dilation[i] < 1 || w->dilation[i] > 1 << 20)
             return diag_node(d, n, "dilation %lld is out of range", (long long)w->dilation[i]);
-        if (w->kernel[i] < 0 || w->kernel[i] > 1 << 20 || (n->op != OP_CONV && !w->kernel[i]))
+        if (w->kernel[i] < 0 || w->kernel[i] > 1 << 20 || (!convlike && !w->kernel[i]))
             return diag_node(d, n, "kernel size %lld is out of range", (long long)w->kernel[i]);
     }
     if (!get_int(n, "group", 1, &w->group, d) || !get_int(n, "ceil_mode", 0, &ceil, d) ||
@@ -203,6 +204,113 @@ static bool decode_cast(Node *n, Diag *d)
     return true;
 }
 
+static bool decode_reduce(Node *n, Diag *d)
+{
+    ReduceAttr *r = &n->a.reduce;
+    int64_t keep, noop;
+    if (!get_int(n, "keepdims", 1, &keep, d) ||
+        !get_int(n, "noop_with_empty_axes", 0, &noop, d) ||
+        !get_ints(n, "axes", CNNC_MAX_RANK, r->axes, &r->n, d))
+        return false;
+    r->keepdims = keep != 0;
+    r->noop_with_empty_axes = noop != 0;
+    return true;                /* axes as an input (ReduceSum-13, the others 18) in inference */
+}
+
+static bool get_string(Node *n, const char *name, const char *def, const char **out, Diag *d)
+{
+    const Attr *a = node_attr(n, name);
+    *out = def;
+    if (!a)
+        return true;
+    if (a->kind != ATTR_STRING)
+        return diag_node(d, n, "attribute '%s' must be a string", name);
+    *out = a->s;
+    return true;
+}
+
+/* Resize-10 and Upsample map output to input coordinates as x/scale and take the floor for
+ * nearest (what PyTorch's nearest does); Resize-11 added the two modes and half_pixel. */
+static bool decode_resize(Node *n, Diag *d)
+{
+    ResizeAttr *r = &n->a.resize;
+    static const char *const coords[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
+                                          "asymmetric", "tf_half_pixel_for_nn" };
+    static const char *const nearest[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
+                                           "ceil" };
+    bool old = n->op == OP_UPSAMPLE || n->opset < 11;
+    const char *mode, *coord, *near, *policy;
+    int64_t excl, antialias;
+    if (!get_string(n, "mode", "nearest", &mode, d) ||
+        !get_string(n, "coordinate_transformation_mode", old ? "asymmetric" : "half_pixel",
+                    &coord, d) ||
+        !get_string(n, "nearest_mode", old ? "floor" : "round_prefer_floor", &near, d) ||
+        !get_string(n, "keep_aspect_ratio_policy", "stretch", &policy, d) ||
+        !get_int(n, "exclude_outside", 0, &excl, d) || !get_int(n, "antialias", 0, &antialias, d))
+        return false;
+    if (strcmp(mode, "nearest") == 0)
+        r->mode = RESIZE_NEAREST;
+    else if (strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0)
+        r->mode = RESIZE_LINEAR;
+    else
+        return diag_node(d, n, "mode '%s' is not supported (nearest and linear are)", mode);
+    r->coord = -1;
+    for (int i = 0; i < (int)(sizeof coords / sizeof *coords); i++)
+        if (strcmp(coord, coords[i]) == 0)
+            r->coord = i;
+    if (r->coord < 0)
+        return diag_node(d, n, "coordinate_transformation_mode '%s' is not supported", coord);
+    r->nearest = -1;
+    for (int i = 0; i < (int)(sizeof nearest / sizeof *nearest); i++)
+        if (strcmp(near, nearest[i]) == 0)
+            r->nearest = i;
+    if (r->nearest < 0)
+        return diag_node(d, n, "nearest_mode '%s' is not supported", near);
+    if (excl || antialias || strcmp(policy, "stretch") != 0 || node_attr(n, "axes"))
+        return diag_node(d, n, "exclude_outside, antialias, axes and keep_aspect_ratio_policy "
+                         "are not supported");
+    r->nscales = -1;
+    if (n->op == OP_UPSAMPLE && n->opset < 9) {
+        const Attr *a = node_attr(n, "scales");
+        if (!a || a->kind != ATTR_FLOATS || a->n > CNNC_MAX_RANK)
+            return diag_node(d, n, "attribute 'scales' must be a list of at most %d floats",
+                             CNNC_MAX_RANK);
+        r->nscales = a->n;
+        for (int i = 0; i < a->n; i++)
+            r->scales[i] = a->floats[i];
+    }
+    return true;
+}
+
+static bool decode_conv_transpose(Node *n, Diag *d)
+{
+    ConvTransposeAttr *c = &n->a.convt;
+    int64_t v[8];
+    int cnt;
+    if (!decode_window(n, d))
+        return false;
+    c->out_pad[0] = c->out_pad[1] = 0;
+    if (!get_ints(n, "output_padding", 8, v, &cnt, d))
+        return false;
+    if (cnt >= 0 && cnt != 2)
+        return diag_node(d, n, "'output_padding' must have 2 entries, it has %d", cnt);
+    if (cnt == 2)
+        memcpy(c->out_pad, v, sizeof c->out_pad);
+    if (!get_ints(n, "output_shape", 8, v, &cnt, d))
+        return false;
+    if (cnt >= 0 && cnt != 2)
+        return diag_node(d, n, "'output_shape' must have 2 entries (H, W), it has %d", cnt);
+    c->has_out_shape = cnt == 2;
+    if (cnt == 2)
+        memcpy(c->out_shape, v, sizeof c->out_shape);
+    for (int i = 0; i < 2; i++)
+        if (c->out_pad[i] < 0 || c->out_pad[i] >= (c->w.stride[i] > c->w.dilation[i] ?
+                                                   c->w.stride[i] : c->w.dilation[i]))
+            return diag_node(d, n, "output_padding %lld must be less than the stride or the "
+                             "dilation", (long long)c->out_pad[i]);
+    return true;
+}
+
 bool node_decode_attrs(Node *n, Diag *d)
 {
     int64_t v;
@@ -257,6 +365,15 @@ bool node_decode_attrs(Node *n, Diag *d)
         return decode_slice(n, d);
     case OP_CAST:
         return decode_cast(n, d);
+    case OP_REDUCEMEAN: case OP_REDUCESUM: case OP_REDUCEMAX: case OP_REDUCEMIN:
+        return decode_reduce(n, d);
+    case OP_LAYERNORM:
+        return get_int(n, "axis", -1, &n->a.ln.axis, d) &&
+               get_float(n, "epsilon", 1e-5f, &n->a.ln.epsilon, d);
+    case OP_RESIZE: case OP_UPSAMPLE:
+        return decode_resize(n, d);
+    case OP_CONVTRANSPOSE:
+        return decode_conv_transpose(n, d);
     case OP_RESHAPE:
         if (!get_int(n, "allowzero", 0, &v, d))
             return false;

@@ -86,6 +86,8 @@ bool node_infer(Node *n, Diag *d)
     if (r < 0)
         r = infer_tensor(n, d);
     if (r < 0)
+        r = infer_ext(n, d);
+    if (r < 0)
         return diag_node(d, n, "no shape rule for this op");
     return r == 1;
 }

@@ -13,4 +13,5 @@ bool broadcast_dims(Node *n, const Value *a, const Value *b, int *rank, int64_t 
 /* Each returns 1 when it inferred n, 0 on an error (reported in d), -1 if n is not its op. */
 int infer_nn(Node *n, Diag *d);         /* infer_nn.c: compute ops */
 int infer_tensor(Node *n, Diag *d);     /* infer_tensor.c: data movement and shapes */
+int infer_ext(Node *n, Diag *d);        /* infer_ext.c: reductions, resampling, selection */
 #endif

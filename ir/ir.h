@@ -94,6 +94,25 @@ typedef struct {
 } SliceAttr;
 typedef struct { DType to; } CastAttr;
 typedef struct { bool allowzero; } ReshapeAttr;
+typedef struct {                /* ReduceMean/Sum/Max/Min; axes normalized by shape inference */
+    int n;                      /* -1: absent */
+    int64_t axes[CNNC_MAX_RANK];
+    bool keepdims, noop_with_empty_axes;
+} ReduceAttr;
+typedef struct { int64_t axis; float epsilon; } LayerNormAttr;
+typedef enum { RESIZE_NEAREST, RESIZE_LINEAR } ResizeMode;
+typedef struct {                /* Resize, Upsample; scales resolved per axis by inference */
+    ResizeMode mode;
+    int coord;                  /* RtResizeCoord */
+    int nearest;                /* RtResizeNearest */
+    int nscales;                /* Upsample-7's attribute, else -1 */
+    double scales[CNNC_MAX_RANK];
+} ResizeAttr;
+typedef struct {                /* ConvTranspose: the window, then its own attributes */
+    WindowAttr w;
+    int64_t out_pad[2], out_shape[2];
+    bool has_out_shape;
+} ConvTransposeAttr;
 
 /* ---- values and nodes ----------------------------------------------------------------- */
 typedef enum { VAL_INTERMEDIATE, VAL_INPUT, VAL_CONSTANT } ValueKind;
@@ -132,6 +151,10 @@ typedef struct Node {
         SliceAttr slice;
         CastAttr cast;
         ReshapeAttr reshape;
+        ReduceAttr reduce;
+        LayerNormAttr ln;
+        ResizeAttr resize;
+        ConvTransposeAttr convt;
     } a;
     /* Epilogue fused into a Conv or Gemm by passes/fuse_epilogue.c: y = act(op + residual).
      * The residual, when there is one, is the node's last input (Conv: in[3]). */

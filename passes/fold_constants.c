@@ -6,6 +6,7 @@
 #include <string.h>
 #include "passes.h"
 #include "backend/schedule.h"
+#include "fold_int.h"
 
 static bool all_inputs_constant(const Node *n)
 {
@@ -92,6 +93,8 @@ static bool eval_here(Graph *g, Node *n, Diag *d)
         return true;
     }
     default:
+        if (fold_int_handles(n))
+            return fold_int_eval(n, d);
         eval_int_binary(n);
         return true;
     }
@@ -127,7 +130,7 @@ static bool fold(Graph *g, PassCtx *c, bool all)
         if (n->op == OP_DROPOUT && n->nout > 1 && n->out[1])
             continue;           /* a mask output: leave it to fail clearly in lowering */
         bool here = shape_only || n->op == OP_CAST || n->op == OP_CONSTANTOFSHAPE ||
-                    ((op_info[n->op].flags & OPF_BINARY) && integer);
+                    ((op_info[n->op].flags & OPF_BINARY) && integer) || fold_int_handles(n);
         if (!(here ? eval_here(g, n, c->d) : interp_eval_node(g, n, c->d)))
             return false;
         make_constant(n);

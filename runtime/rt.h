@@ -37,6 +37,15 @@ typedef enum { RT_BIN_ADD, RT_BIN_SUB, RT_BIN_MUL, RT_BIN_DIV, RT_BIN_POW } RtBi
 
 typedef enum { RT_PAD_CONSTANT, RT_PAD_REFLECT, RT_PAD_EDGE } RtPadMode;
 
+/* Reductions (ReduceMean ...) and the variadic element-wise ops (Mean, Sum, Max, Min). */
+typedef enum { RT_REDUCE_MEAN, RT_REDUCE_SUM, RT_REDUCE_MAX, RT_REDUCE_MIN } RtReduce;
+
+/* Resize: how an output coordinate maps to the input, and how nearest rounds it. */
+typedef enum { RT_RESIZE_HALF_PIXEL, RT_RESIZE_PYTORCH_HALF_PIXEL, RT_RESIZE_ALIGN_CORNERS,
+               RT_RESIZE_ASYMMETRIC, RT_RESIZE_TF_HALF_PIXEL_NN } RtResizeCoord;
+typedef enum { RT_NEAREST_ROUND_PREFER_FLOOR, RT_NEAREST_ROUND_PREFER_CEIL, RT_NEAREST_FLOOR,
+               RT_NEAREST_CEIL } RtResizeNearest;
+
 typedef enum {
 #define K(id, fn) RT_K_##id,
 #include "kernels.def"
