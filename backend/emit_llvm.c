@@ -24,8 +24,8 @@
 extern const unsigned char cnnc_runtime_bitcode[];
 extern const size_t cnnc_runtime_bitcode_size;
 
-/* The API, in the order of the header; the executable's main() calls the starred ones
- * through aliases with fixed names (runtime/exe_main.c). */
+/* The API, in the order of the header. An executable's main() (runtime/exe_main.c) calls
+ * the api_in_main ones through aliases with fixed names, cnnc_model_*. */
 enum { API_RUN, API_RUN_WITH_ARENA, API_NUM_INPUTS, API_NUM_OUTPUTS, API_INPUT_SHAPE,
        API_OUTPUT_SHAPE, API_ARENA_BYTES, API_WEIGHT_BYTES, API_LAST_ERROR, API_COUNT };
 static const char *const api_names[API_COUNT] = {
@@ -53,12 +53,15 @@ typedef struct {
 /* LLVM reports some errors (an instruction the target cannot select) by exiting: the
  * partial outputs must go first. */
 static OutputSet *fatal_outputs;
+static char *fatal_object;              /* the linker's input, not an output */
 
 static void on_fatal_error(const char *reason)
 {
     fprintf(stderr, "cnnc: error: LLVM: %s\n", reason);
     if (fatal_outputs)
         output_abort(fatal_outputs);
+    if (fatal_object)
+        unlink(fatal_object);
 }
 
 static double now_s(void)
@@ -623,7 +626,7 @@ static bool emit_module(Emitter *e, const Target *t, OutputSet *out, Diag *d)
         report(o, "code generation", &t0);
         return ok;
     }
-    char *obj = temp_object(d);
+    char *obj = fatal_object = temp_object(d);
     if (!obj)
         return false;
     bool ok = write_module(e->m, t, LLVM_EMIT_OBJ, obj, d);
@@ -632,6 +635,7 @@ static bool emit_module(Emitter *e, const Target *t, OutputSet *out, Diag *d)
     report(o, "link", &t0);
     unlink(obj);
     free(obj);
+    fatal_object = NULL;
     return ok;
 }
 

@@ -3,7 +3,7 @@
 # held-out digits exactly as PyTorch did (same number correct), in one batched run.
 #
 # usage: digits_accuracy.sh CNNC WORKDIR [CNNC_ARGS...]
-# env:   CC (default cc), PYTHON (default /usr/bin/python3)
+# env:   CC (default cc), PYTHON (default /usr/bin/python3), BACKEND (c, default, or llvm)
 set -u
 
 if [ $# -lt 2 ]; then
@@ -29,10 +29,15 @@ rm -f "$work/digits.c" "$work/digits.h" "$work/digits" "$work/logits.npy"
 m=$("$py" -c 'import sys, numpy; print(numpy.load(sys.argv[1], mmap_mode="r").shape[0])' \
     "$data/inputs.npy") || die "cannot read $data/inputs.npy"
 
-"$cnnc" "$model" -o "$work/digits.c" --main --input-shape "input=${m}x1x32x32" "$@" \
-    || die "cnnc failed (exit $?)"
-${CC:-cc} -O2 -std=c99 -fopenmp "$work/digits.c" -o "$work/digits" -lm \
-    || die "C compile failed (exit $?)"
+if [ "${BACKEND:-c}" = llvm ]; then      # an executable straight from cnnc
+    "$cnnc" "$model" -o "$work/digits" --input-shape "input=${m}x1x32x32" "$@" \
+        || die "cnnc failed (exit $?)"
+else
+    "$cnnc" "$model" -o "$work/digits.c" --main --input-shape "input=${m}x1x32x32" "$@" \
+        || die "cnnc failed (exit $?)"
+    ${CC:-cc} -O2 -std=c99 -fopenmp "$work/digits.c" -o "$work/digits" -lm \
+        || die "C compile failed (exit $?)"
+fi
 "$work/digits" "$data/inputs.npy" -o "$work/logits.npy" || die "running $work/digits failed"
 
 "$py" - "$work/logits.npy" "$data/labels.npy" "$data/torch_accuracy.txt" <<'EOF'
