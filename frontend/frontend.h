@@ -17,6 +17,10 @@ typedef struct {
 } ImportOptions;
 
 Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d);
+/* The same from bytes in memory; path names the model in messages and anchors external
+ * data. */
+Graph *onnx_import_bytes(const uint8_t *data, size_t len, const char *path,
+                         const ImportOptions *opt, Diag *d);
 
 /* tensor_data.c: one TensorProto's payload (raw, typed fields or external file) into a new
  * constant value. model_dir bounds where external data may be read from. */

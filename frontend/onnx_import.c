@@ -397,16 +397,12 @@ static bool import_graph(Importer *im, const Onnx__ModelProto *m)
     return graph_sort(im->g, im->d);
 }
 
-Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d)
+Graph *onnx_import_bytes(const uint8_t *data, size_t len, const char *path,
+                         const ImportOptions *opt, Diag *d)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
     ImportOptions none = {0};
     d->path = path;
-    if (!read_file(path, &data, &len, d))
-        return NULL;
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
-    free(data);
     if (!m) {
         diag_error(d, "not a valid ONNX model: the protobuf data is malformed or truncated");
         return NULL;
@@ -425,5 +421,17 @@ Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d)
         graph_free(g);
         return NULL;
     }
+    return g;
+}
+
+Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    d->path = path;
+    if (!read_file(path, &data, &len, d))
+        return NULL;
+    Graph *g = onnx_import_bytes(data, len, path, opt, d);
+    free(data);
     return g;
 }

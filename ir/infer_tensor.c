@@ -215,6 +215,9 @@ static int infer_slice(Node *n, Diag *d)
         int64_t dim = x->dims[a], st = steps[i], b = starts[i], e = ends[i], len;
         if (st == 0)
             return diag_node(d, n, "step 0 on axis %lld", (long long)a);
+        /* a step longer than any axis takes one element: bound it so the sums below
+         * cannot overflow */
+        st = clamp64(st, -CNNC_MAX_DIM - 1, CNNC_MAX_DIM + 1);
         if (b < 0)
             b += dim;
         if (e < 0)
@@ -222,11 +225,11 @@ static int infer_slice(Node *n, Diag *d)
         if (st > 0) {
             b = clamp64(b, 0, dim);
             e = clamp64(e, 0, dim);
-            len = e > b ? (e - b + st - 1) / st : 0;
+            len = e > b ? (e - b - 1) / st + 1 : 0;
         } else {
             b = clamp64(b, 0, dim - 1);
             e = clamp64(e, -1, dim - 1);
-            len = b > e ? (b - e - st - 1) / -st : 0;
+            len = b > e ? (b - e - 1) / -st + 1 : 0;
         }
         s->first[a] = b;
         s->step[a] = st;
