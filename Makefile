@@ -1,11 +1,12 @@
 # The two everyday commands, on a fresh Debian 12 machine:
 #   make demo   installs dependencies, builds cnnc, compiles the bundled LeNet-5 and runs it
-#   make test   installs dependencies, builds cnnc and runs every test
+#   make test   installs dependencies, builds cnnc and runs the tests (all but the model zoo)
+#   make test-zoo   every model of the zoo through both backends (slow: about an hour)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-unit clean
+.PHONY: all deps build demo test test-unit test-zoo clean
 
 all: build
 
@@ -20,10 +21,13 @@ demo: build
 	BUILD=$(abspath $(BUILD)) ./scripts/demo.sh
 
 test: build
-	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -LE zoo
+
+test-zoo: build
+	cd $(BUILD) && ctest -L zoo --output-on-failure && cat e2e/zoo/report.md
 
 test-unit: build
-	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -E e2e
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure -E "e2e|node_tests"
 
 clean:
 	rm -rf $(BUILD)

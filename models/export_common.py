@@ -23,6 +23,8 @@ def parse_args(description, with_name=True):
     p.add_argument("outdir", help="directory for NAME.onnx, NAME_bn.onnx, NAME.{input,ref}.npy")
     p.add_argument("--opset", type=int, default=13)
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--out-name", help="base name of the files (default: the model's name), "
+                   "e.g. resnet18_opset11 for a variant")
     return p
 
 

@@ -2,7 +2,7 @@
 """Export a torchvision classifier with seeded random weights (pretrained weights cannot be
 downloaded here) to ONNX, with an input and PyTorch's output for it as the reference.
 
-usage: export_torchvision.py NAME OUTDIR [--opset 13] [--batch 1]
+usage: export_torchvision.py NAME OUTDIR [--opset 13] [--batch 1] [--out-name NAME]
 """
 import torch
 import torchvision
@@ -35,8 +35,8 @@ def build(name):
 def main():
     args = ec.parse_args(__doc__.splitlines()[0]).parse_args()
     size = IMAGE_SIZE.get(args.name, 224)
-    ec.export_model(build(args.name), args.name, args.outdir, (args.batch, 3, size, size),
-                    args.opset)
+    ec.export_model(build(args.name), args.out_name or args.name, args.outdir,
+                    (args.batch, 3, size, size), args.opset)
 
 
 if __name__ == "__main__":

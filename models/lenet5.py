@@ -59,7 +59,7 @@ def main():
     args = p.parse_args()
     torch.manual_seed(0)
     model = LeNet5(batchnorm=args.bn)
-    ec.export_model(model, "lenet5bn" if args.bn else "lenet5", args.outdir,
+    ec.export_model(model, args.out_name or ("lenet5bn" if args.bn else "lenet5"), args.outdir,
                     (args.batch, 1, 32, 32), args.opset)
 
 

@@ -3,7 +3,8 @@
 # NAME.input.npy and NAME.ref.npy per model. A model whose four files exist is skipped
 # (set FORCE=1 to redo), since the big ones take a while.
 #
-# usage: export_models.sh OUTDIR NAME...   (NAME: lenet5, lenet5bn, or a torchvision model)
+# usage: export_models.sh OUTDIR NAME...   (NAME: lenet5, lenet5bn, nin, or a torchvision
+#        model; a suffix _opsetN or _batchN exports that variant, e.g. resnet18_opset11)
 # env:   PYTHON (default /usr/bin/python3), FORCE
 set -u
 
@@ -18,10 +19,17 @@ py=${PYTHON:-/usr/bin/python3}
 failed=()
 
 export_one() {
-    case $1 in
-        lenet5)   "$py" "$models/lenet5.py" "$out" ;;
-        lenet5bn) "$py" "$models/lenet5.py" "$out" --bn ;;
-        *)        "$py" "$models/export_torchvision.py" "$1" "$out" ;;
+    local name=$1 base=$1 extra=()
+    if [[ $name =~ ^(.+)_opset([0-9]+)$ ]]; then
+        base=${BASH_REMATCH[1]} extra=(--opset "${BASH_REMATCH[2]}" --out-name "$name")
+    elif [[ $name =~ ^(.+)_batch([0-9]+)$ ]]; then
+        base=${BASH_REMATCH[1]} extra=(--batch "${BASH_REMATCH[2]}" --out-name "$name")
+    fi
+    case $base in
+        lenet5)   "$py" "$models/lenet5.py" "$out" "${extra[@]}" ;;
+        lenet5bn) "$py" "$models/lenet5.py" "$out" --bn "${extra[@]}" ;;
+        nin)      "$py" "$models/nin.py" "$out" "${extra[@]}" ;;
+        *)        "$py" "$models/export_torchvision.py" "$base" "$out" "${extra[@]}" ;;
     esac
 }
 
