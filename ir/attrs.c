@@ -330,6 +330,9 @@ bool node_decode_attrs(Node *n, Diag *d)
     case OP_BATCHNORM:
         if (node_attr(n, "training_mode") && node_attr(n, "training_mode")->i != 0)
             return diag_node(d, n, "training_mode=1 is not supported (inference only)");
+        if (node_attr(n, "spatial") && node_attr(n, "spatial")->i == 0)
+            return diag_node(d, n, "spatial=0 (BatchNormalization-7, statistics per element) "
+                             "is not supported");
         return get_float(n, "epsilon", 1e-5f, &n->a.bn.epsilon, d);
     case OP_CLIP:
         return get_float(n, "min", -INFINITY, &n->a.act.alpha, d) &&
