@@ -74,8 +74,8 @@ bool interp_run_graph(Graph *g, const float *const *inputs, float *const *output
     bool ok = gb.bufs && ws;
     for (int i = 0; ok && i < g->ninputs; i++)
         gb.bufs[g->inputs[i]->id] = (void *)inputs[i];
-    for (int i = 0; ok && i < g->noutputs; i++)
-        gb.bufs[g->outputs[i]->id] = outputs[i];
+    for (int i = 0; ok && i < s->noutputs; i++)
+        gb.bufs[s->outputs[i]->id] = outputs[i];
     for (int i = 0; ok && i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (!gb.bufs[i] && v->kind == VAL_INTERMEDIATE && v->rank >= 0)
@@ -87,8 +87,8 @@ bool interp_run_graph(Graph *g, const float *const *inputs, float *const *output
         diag_error(d, "out of memory running the graph");
     for (int i = 0; gb.bufs && i < g->nvalues; i++) {
         bool owned = g->values[i]->kind == VAL_INTERMEDIATE;
-        for (int j = 0; j < g->noutputs; j++)
-            owned &= g->outputs[j]->id != i;
+        for (int j = 0; j < s->noutputs; j++)
+            owned &= s->outputs[j]->id != i;
         if (owned)
             free(gb.bufs[i]);
     }

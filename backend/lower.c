@@ -343,6 +343,9 @@ static bool lower_tensor_op(Schedule *s, Node *n, Diag *d)
         return true;
     }
     default:
+        if (n->op == OP_DROPOUT && n->nout > 1 && n->out[1] &&
+            (n->out[1]->nusers > 0 || n->out[1]->is_output))
+            return diag_node(d, n, "the mask output of Dropout is not supported");
         if (op_info[n->op].flags & OPF_RESHAPE || n->op == OP_DROPOUT)
             return lower_copy(s, n, y, x, d);
         return diag_node(d, n, "cannot be computed at run time (its inputs were expected to "
@@ -445,6 +448,7 @@ void schedule_free(Schedule *s)
     if (!s)
         return;
     free(s->steps);
+    free(s->outputs);
     free(s->where);
     free(s->weights);
     free(s);
@@ -456,13 +460,26 @@ Schedule *schedule_lower(Graph *g, Diag *d)
     if (!s)
         return diag_error(d, "out of memory"), NULL;
     s->g = g;
+    graph_count_users(g);
+    s->noutputs = g->noutputs;
+    s->outputs = calloc((size_t)g->noutputs + 1, sizeof(Value *));
+    if (!s->outputs)
+        return diag_error(d, "out of memory"), schedule_free(s), NULL;
+    for (int i = 0; i < g->noutputs; i++) {
+        s->outputs[i] = g->outputs[i];
+        if (g->outputs[i]->dtype != DT_F32)
+            return diag_error(d, "graph output '%s' is %s; only float32 outputs are supported",
+                              g->outputs[i]->name, dtype_name(g->outputs[i]->dtype)),
+                   schedule_free(s), NULL;
+    }
     for (int i = 0; i < g->nnodes; i++)
         if (!lower_node(s, g->nodes[i], d)) {
             schedule_free(s);
             return NULL;
         }
     /* An output that no step writes (a graph input, a constant) or that is listed twice
-     * is copied into its buffer at the end. */
+     * is copied into its own buffer at the end. The graph keeps its outputs: the schedule
+     * says which values fill the caller's buffers, so lowering again gives the same. */
     graph_count_users(g);
     for (int i = 0; i < g->noutputs; i++) {
         Value *v = g->outputs[i];
@@ -481,7 +498,7 @@ Schedule *schedule_lower(Graph *g, Diag *d)
         memcpy(copy->dims, v->dims, sizeof v->dims);
         if (!lower_copy(s, NULL, copy, v, d))
             return schedule_free(s), NULL;
-        g->outputs[i] = copy;
+        s->outputs[i] = copy;
     }
     return s;
 }

@@ -30,6 +30,8 @@ typedef struct {
 
 typedef struct {
     Graph *g;
+    Value **outputs;            /* what fills the caller's output buffers, in order */
+    int noutputs;
     Step *steps;
     int nsteps, capsteps;
     Storage *where;             /* by value id */

@@ -99,8 +99,7 @@ bool pass_fold_batchnorm(Graph *g, PassCtx *c)
             return diag_error(c->d, "out of memory folding BatchNormalization '%s'", bn->name);
         if (r == 0)
             continue;
-        graph_replace_uses(g, bn->out[0], p->out[0]);
-        bn->dead = true;
+        absorb_output(g, p, bn);
         folded++;
     }
     if (folded)

@@ -27,6 +27,10 @@ bool pass_fold_pad(Graph *g, PassCtx *c)
             continue;
         const int64_t *pp = pad->a.pad.pads;    /* begins N C H W, then ends N C H W */
         WindowAttr *w = &u->a.win;
+        if (u->op == OP_AVGPOOL && (w->ceil_mode ||   /* ceil's rule looks at the pad */
+            w->pad[0] + pp[2] >= w->kernel[0] || w->pad[1] + pp[3] >= w->kernel[1] ||
+            w->pad[2] + pp[6] >= w->kernel[0] || w->pad[3] + pp[7] >= w->kernel[1]))
+            continue;           /* pooling pads must stay smaller than the window */
         w->pad[0] += pp[2];
         w->pad[1] += pp[3];
         w->pad[2] += pp[6];

@@ -82,8 +82,7 @@ static int fuse_activations(Graph *g)
             p->ep.act = RT_ACT_SILU;
         }
         if (done) {
-            graph_replace_uses(g, done->out[0], p->out[0]);
-            done->dead = true;
+            absorb_output(g, p, done);
             fused++;
             graph_count_users(g);
         }
@@ -116,8 +115,7 @@ static int fuse_residuals(Graph *g)
                 return -1;
             conv->in[3] = res;
             conv->ep.residual = true;
-            graph_replace_uses(g, add->out[0], conv->out[0]);
-            add->dead = true;
+            absorb_output(g, conv, add);
             fused++;
             graph_count_users(g);
             break;

@@ -26,8 +26,7 @@ bool pass_matmul_to_gemm(Graph *g, PassCtx *c)
         mm->op = OP_GEMM;
         mm->in[2] = bias;
         mm->a.gemm = (GemmAttr){ .alpha = 1.0f, .beta = 1.0f };
-        graph_replace_uses(g, add->out[0], mm->out[0]);
-        add->dead = true;
+        absorb_output(g, mm, add);
         rewritten++;
     }
     if (rewritten)

@@ -15,9 +15,9 @@ static const Pass passes[] = {
     { "simplify",       pass_simplify,       1 },
     { "fold_constants", pass_fold_constants, 1 },
     { "fold_pad",       pass_fold_pad,       1 },
+    { "matmul_to_gemm", pass_matmul_to_gemm, 1 },   /* before: BN can then fold into it */
     { "fold_batchnorm", pass_fold_batchnorm, 1 },
     { "bn_to_affine",   pass_bn_to_affine,   1 },
-    { "matmul_to_gemm", pass_matmul_to_gemm, 1 },
     { "fuse_epilogue",  pass_fuse_epilogue,  2 },
     { "eliminate_dead", pass_eliminate_dead, 0 },
 };

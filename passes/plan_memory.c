@@ -93,8 +93,8 @@ bool plan_memory(Schedule *s, Diag *d)
     }
     for (int i = 0; i < g->ninputs; i++)
         s->where[g->inputs[i]->id] = (Storage){ STORE_INPUT, i, 0 };
-    for (int i = 0; i < g->noutputs; i++)
-        s->where[g->outputs[i]->id] = (Storage){ STORE_OUTPUT, i, 0 };
+    for (int i = 0; i < s->noutputs; i++)
+        s->where[s->outputs[i]->id] = (Storage){ STORE_OUTPUT, i, 0 };
     s->nweights = 0;
     s->weight_bytes = 0;
     for (int i = 0; i < s->nsteps; i++) {

@@ -43,6 +43,15 @@ Value *constant_like(Graph *g, const Value *base, const char *suffix)
     return graph_add_constant(g, name, base->dtype, base->rank, base->dims);
 }
 
+void absorb_output(Graph *g, Node *keep, Node *gone)
+{
+    Value *old = keep->out[0], *taken = gone->out[0];
+    gone->dead = true;
+    keep->out[0] = taken;
+    taken->producer = keep;
+    graph_replace_uses(g, old, taken);      /* readers other than gone, if any remained */
+}
+
 int value_position(const Graph *g, const Value *v)
 {
     if (!v->producer)

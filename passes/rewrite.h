@@ -11,4 +11,7 @@ bool node_grow_inputs(Graph *g, Node *n, int nin);
 Value *constant_like(Graph *g, const Value *base, const char *suffix);
 /* Position of each live node in g->nodes, by node; -1 for values with no producer. */
 int value_position(const Graph *g, const Value *v);
+/* `keep` now computes what `gone` computed (gone's only input from keep was keep's output):
+ * keep takes over gone's output value, so graph outputs keep their names, and gone dies. */
+void absorb_output(Graph *g, Node *keep, Node *gone);
 #endif

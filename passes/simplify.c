@@ -10,10 +10,32 @@ static bool passes_through(const Node *n)
     if (n->op == OP_IDENTITY)
         return true;
     if (n->op == OP_DROPOUT)    /* inference: the identity, if nobody wants the mask */
-        return n->nout < 2 || !n->out[1] || n->out[1]->nusers == 0;
+        return n->nout < 2 || !n->out[1] || (n->out[1]->nusers == 0 && !n->out[1]->is_output);
     if (n->op == OP_PAD)
         return value_same_shape(n->in[0], n->out[0]);
     return (op_info[n->op].flags & OPF_RESHAPE) && value_same_shape(n->in[0], n->out[0]);
+}
+
+/* n passes its input through: readers of its output read the input instead. A graph
+ * output keeps its name: the input's producer then writes it directly, which needs the
+ * input to have no other reader. Returns false when n has to stay (lowered as a copy). */
+static bool bypass(Graph *g, Node *n)
+{
+    Value *in = n->in[0], *out = n->out[0];
+    Node *p = in->producer;
+    if (!out->is_output) {
+        graph_replace_uses(g, out, in);
+    } else {
+        if (in->kind != VAL_INTERMEDIATE || !p || in->is_output || in->nusers != 1)
+            return false;
+        for (int k = 0; k < p->nout; k++)
+            if (p->out[k] == in)
+                p->out[k] = out;
+        out->producer = p;
+    }
+    n->dead = true;
+    graph_count_users(g);
+    return true;
 }
 
 /* T2(T1(x)) = x transposed by perm[j] = p1[p2[j]]. Returns true when n was rewritten. */
@@ -30,10 +52,9 @@ static bool merge_transposes(Graph *g, Node *n)
     }
     n->in[0] = first->in[0];
     n->a.axes = merged;
-    if (identity && !(n->out[0]->is_output && n->in[0]->kind != VAL_INTERMEDIATE)) {
-        graph_replace_uses(g, n->out[0], n->in[0]);
-        n->dead = true;
-    }
+    graph_count_users(g);
+    if (identity)
+        bypass(g, n);
     return true;                /* the first Transpose dies in eliminate_dead if unused */
 }
 
@@ -49,15 +70,8 @@ bool pass_simplify(Graph *g, PassCtx *c)
             removed++;
             continue;
         }
-        if (!passes_through(n))
-            continue;
-        /* Keep the graph output's name on the output: if both ends are graph interface
-         * values, the node stays (lowering turns it into a copy). */
-        if (n->out[0]->is_output && n->in[0]->kind != VAL_INTERMEDIATE)
-            continue;
-        graph_replace_uses(g, n->out[0], n->in[0]);
-        n->dead = true;
-        removed++;
+        if (passes_through(n) && bypass(g, n))
+            removed++;
     }
     if (removed)
         graph_compact(g);

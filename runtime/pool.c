@@ -38,6 +38,37 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
     }
 }
 
+/* Dilated windows (AveragePool-19): taps that fall in the padded input count toward the
+ * divisor when padding counts, taps in the input itself otherwise. */
+static void avgpool_dilated(float *y, const float *x, const int64_t *p)
+{
+    int include_pad = (int)p[16];
+    POOL_PARAMS;
+    #pragma omp parallel for schedule(static)
+    for (i = 0; i < nc; i++) {
+        const float *src = x + i * h * w;
+        float *dst = y + i * oh * ow;
+        int64_t oy, ox, ki, kj;
+        for (oy = 0; oy < oh; oy++)
+            for (ox = 0; ox < ow; ox++) {
+                float s = 0.0f;
+                int64_t count = 0;
+                for (ki = 0; ki < kh; ki++) {
+                    int64_t iy = oy * sh - pt + ki * dh;
+                    for (kj = 0; kj < kw; kj++) {
+                        int64_t ix = ox * sw - pl + kj * dw;
+                        int inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                        int padded = iy >= -pt && iy < h + pb && ix >= -pl && ix < w + pr;
+                        if (inside)
+                            s += src[iy * w + ix];
+                        count += include_pad ? padded : inside;
+                    }
+                }
+                dst[oy * ow + ox] = count > 0 ? s / (float)count : 0.0f;
+            }
+    }
+}
+
 /* The window is first clipped to the padded input (ceil_mode can run past it), which gives
  * the divisor when padding counts; then to the input itself, which gives it otherwise. */
 RT_API void rt_avgpool_f32(void *const *t, const int64_t *p, const float *f)
@@ -46,7 +77,11 @@ RT_API void rt_avgpool_f32(void *const *t, const int64_t *p, const float *f)
     const float *x = t[1];
     int include_pad = (int)p[16];
     POOL_PARAMS;
-    (void)f; (void)dh; (void)dw;
+    (void)f;
+    if (dh != 1 || dw != 1) {
+        avgpool_dilated(y, x, p);
+        return;
+    }
     #pragma omp parallel for schedule(static)
     for (i = 0; i < nc; i++) {
         const float *src = x + i * h * w;

@@ -59,6 +59,40 @@ long first_mismatch(const float *got, const float *want, size_t n, double rtol, 
     return -1;
 }
 
+double ref_act(RtAct act, double x, double alpha, double beta)
+{
+    switch (act) {
+    case RT_ACT_NONE:        return x;
+    case RT_ACT_RELU:        return x > 0 ? x : 0;
+    case RT_ACT_CLIP:        return fmin(fmax(x, alpha), beta);
+    case RT_ACT_LEAKYRELU:   return x >= 0 ? x : alpha * x;
+    case RT_ACT_SIGMOID:     return 1 / (1 + exp(-x));
+    case RT_ACT_TANH:        return tanh(x);
+    case RT_ACT_HARDSIGMOID: return fmax(0, fmin(1, alpha * x + beta));
+    case RT_ACT_HARDSWISH:   return x * fmax(0, fmin(1, x / 6 + 0.5));
+    case RT_ACT_SILU:        return x / (1 + exp(-x));
+    case RT_ACT_EXP:         return exp(x);
+    case RT_ACT_LOG:         return log(x);
+    case RT_ACT_SQRT:        return sqrt(x);
+    case RT_ACT_NEG:         return -x;
+    case RT_ACT_ABS:         return fabs(x);
+    case RT_ACT_ERF:         return erf(x);
+    case RT_ACT_RECIPROCAL:  return 1 / x;
+    case RT_ACT_COUNT:       break;
+    }
+    ck_abort_msg("activation %d has no reference", (int)act);
+    return 0;
+}
+
+void use_isa(int k)
+{
+    static const char *const isas[NISA] = { "scalar", "avx2", NULL };
+    if (isas[k])
+        setenv("CNNC_ISA", isas[k], 1);
+    else
+        unsetenv("CNNC_ISA");
+}
+
 char *tmpdir_make(void)
 {
     const char *base = getenv("TMPDIR");

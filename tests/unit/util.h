@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "runtime/rt.h"
 
 /* A 64-bit LCG (Knuth's MMIX constants): the same numbers on every host and libc. */
 typedef struct { uint64_t s; } Lcg;
@@ -29,6 +30,16 @@ long first_mismatch(const float *got, const float *want, size_t n, double rtol, 
 #define EXPECT_CONTAINS(haystack, needle) \
     ck_assert_msg(strstr((haystack), (needle)) != NULL, "'%s' does not contain '%s'", \
                   (haystack), (needle))
+
+/* Scalar references shared by the kernel suites: an activation as ONNX defines it, in
+ * double (alpha/beta as in RtAct: Clip min/max, LeakyRelu slope, HardSigmoid alpha/beta). */
+double ref_act(RtAct act, double x, double alpha, double beta);
+
+/* The GEMM micro-kernel is chosen once per process from the CPU, or lowered by CNNC_ISA.
+ * Check forks every test, so each loop iteration can pick one: 0 scalar, 1 AVX2, 2 the best
+ * this CPU has (a CPU without one simply runs a lesser one twice). */
+#define NISA 3
+void use_isa(int k);
 
 /* A fresh directory under $TMPDIR (or /tmp); tmpdir_remove deletes it and its contents. */
 char *tmpdir_make(void);
