@@ -159,6 +159,37 @@ static int lower_conv_transpose(Schedule *s, Node *n, Diag *d)
     return 1;
 }
 
+/* DepthToSpace/SpaceToDepth are one 6-D transpose of the input viewed with the block split
+ * out: DCR [N,b,b,C',H,W] -> [N,C',H,b,W,b], CRD [N,C',b,b,H,W] -> same order,
+ * SpaceToDepth [N,C,H',b,W',b] -> [N,b,b,C,H',W']. */
+static int lower_depth_space(Schedule *s, Node *n, Diag *d)
+{
+    Value *x = n->in[0];
+    const Attr *m = node_attr(n, "mode");
+    int64_t b = node_attr(n, "blocksize")->i, N = x->dims[0], C = x->dims[1];
+    int64_t H = x->dims[2], W = x->dims[3];
+    int64_t dims[6], perm[6];
+    if (n->op == OP_SPACETODEPTH) {
+        int64_t d6[6] = { N, C, H / b, b, W / b, b }, p6[6] = { 0, 3, 5, 1, 2, 4 };
+        memcpy(dims, d6, sizeof dims); memcpy(perm, p6, sizeof perm);
+    } else if (m && strcmp(m->s, "CRD") == 0) {
+        int64_t d6[6] = { N, C / (b * b), b, b, H, W }, p6[6] = { 0, 1, 4, 2, 5, 3 };
+        memcpy(dims, d6, sizeof dims); memcpy(perm, p6, sizeof perm);
+    } else {
+        int64_t d6[6] = { N, b, b, C / (b * b), H, W }, p6[6] = { 0, 3, 4, 1, 5, 2 };
+        memcpy(dims, d6, sizeof dims); memcpy(perm, p6, sizeof perm);
+    }
+    Step *st = lower_new_step(s, RT_K_TRANSPOSE, n, 2, 14, d);
+    if (!st)
+        return 0;
+    st->t[0] = n->out[0]; st->t[1] = x;
+    st->p[0] = 6;
+    st->p[1] = (int64_t)dtype_size(x->dtype);
+    memcpy(st->p + 2, dims, sizeof dims);
+    memcpy(st->p + 8, perm, sizeof perm);
+    return 1;
+}
+
 int lower_ext(Schedule *s, Node *n, Diag *d)
 {
     Value *x = n->in[0], *y = n->out[0];
@@ -200,6 +231,24 @@ int lower_ext(Schedule *s, Node *n, Diag *d)
         return lower_resize(s, n, d);
     case OP_CONVTRANSPOSE:
         return lower_conv_transpose(s, n, d);
+    case OP_DEPTHTOSPACE: case OP_SPACETODEPTH:
+        return lower_depth_space(s, n, d);
+    case OP_PRELU:
+        return lower_selection(s, n, RT_K_PRELU, 1, d);
+    case OP_INSTANCENORM:
+        if (!(st = lower_new_step(s, RT_K_INSTANCENORM, n, 4, 3, d)))
+            return 0;
+        st->t[0] = y; st->t[1] = x; st->t[2] = n->in[1]; st->t[3] = n->in[2];
+        st->p[0] = x->dims[0];
+        st->p[1] = x->dims[1];
+        st->p[2] = prod(x->dims, 2, x->rank);
+        st->f[0] = node_attr(n, "epsilon") ? node_attr(n, "epsilon")->f : 1e-5f;
+        return 1;
+    case OP_CAST:               /* float to float at run time: a copy */
+        if (x->dtype != DT_F32 || y->dtype != DT_F32)
+            return diag_node(d, n, "a cast to or from %s at run time is not supported",
+                             dtype_name(x->dtype != DT_F32 ? x->dtype : y->dtype));
+        return copy_step(s, n, d);
     case OP_EQUAL: case OP_GREATER: case OP_LESS: case OP_NOT: case OP_RANGE:
         return diag_node(d, n, "needs its inputs at compile time: %s results at run time "
                          "are not supported (float32 only)", dtype_name(y->dtype));

@@ -261,6 +261,33 @@ static int infer_conv_transpose(Node *n, Diag *d)
     return set_shape(n, n->out[0], DT_F32, 4, dims, d);
 }
 
+/* DepthToSpace (DCR or CRD) and SpaceToDepth: NCHW with block b. */
+static int infer_depth_space(Node *n, Diag *d)
+{
+    Value *x = n->in[0];
+    const Attr *a = node_attr(n, "blocksize"), *m = node_attr(n, "mode");
+    int64_t dims[4];
+    if (!need_rank(n, x, 4, "input", d))
+        return 0;
+    if (!a || a->kind != ATTR_INT || a->i < 1 || a->i > 1 << 16)
+        return diag_node(d, n, "attribute 'blocksize' must be a positive integer");
+    if (m && (m->kind != ATTR_STRING || (strcmp(m->s, "DCR") && strcmp(m->s, "CRD"))))
+        return diag_node(d, n, "mode must be DCR or CRD");
+    int64_t b = a->i;
+    memcpy(dims, x->dims, sizeof dims);
+    if (n->op == OP_DEPTHTOSPACE) {
+        if (x->dims[1] % (b * b))
+            return diag_node(d, n, "%lld channels do not divide by blocksize^2",
+                             (long long)x->dims[1]);
+        dims[1] /= b * b; dims[2] *= b; dims[3] *= b;
+    } else {
+        if (x->dims[2] % b || x->dims[3] % b)
+            return diag_node(d, n, "height and width must divide by the blocksize");
+        dims[1] *= b * b; dims[2] /= b; dims[3] /= b;
+    }
+    return set_shape(n, n->out[0], x->dtype, 4, dims, d);
+}
+
 int infer_ext(Node *n, Diag *d)
 {
     int64_t dims[CNNC_MAX_RANK];
@@ -280,6 +307,25 @@ int infer_ext(Node *n, Diag *d)
         return infer_resize(n, d);
     case OP_CONVTRANSPOSE:
         return infer_conv_transpose(n, d);
+    case OP_DEPTHTOSPACE: case OP_SPACETODEPTH:
+        return infer_depth_space(n, d);
+    case OP_PRELU:
+        if (!need_f32(n, n->in[0], "input", d) || !need_f32(n, n->in[1], "slope", d) ||
+            !broadcast_all(n, 0, &r, dims, d))
+            return 0;
+        for (int i = 0; i < r; i++)     /* unidirectional: the output is the input's shape */
+            if (r != n->in[0]->rank || dims[i] != n->in[0]->dims[i])
+                return diag_node(d, n, "slope must broadcast to the input's shape");
+        return set_shape(n, n->out[0], DT_F32, r, dims, d);
+    case OP_INSTANCENORM:
+        if (!need_f32(n, n->in[0], "input", d) || n->in[0]->rank < 3)
+            return d->failed ? 0 : diag_node(d, n, "input must have rank >= 3");
+        for (int i = 1; i < 3; i++)
+            if (!need_f32(n, n->in[i], "parameter", d) ||
+                value_numel(n->in[i]) != n->in[0]->dims[1])
+                return d->failed ? 0 : diag_node(d, n, "scale and bias need one entry per "
+                                                 "channel");
+        return set_shape(n, n->out[0], DT_F32, n->in[0]->rank, n->in[0]->dims, d);
     case OP_WHERE:
         if (n->in[0]->dtype != DT_BOOL)
             return diag_node(d, n, "condition '%s' must be boolean", n->in[0]->name);

@@ -88,3 +88,27 @@ RT_API void rt_nary_f32(void *const *t, const int64_t *p, const float *f)
         y[i] = op == RT_REDUCE_MEAN ? acc / (float)k : acc;
     }
 }
+
+/* PRelu: y = x < 0 ? slope * x : x, slope broadcast to x.
+ * t: y x slope; p: rank dims[rank] xstr[rank] sstr[rank] */
+RT_API void rt_prelu_f32(void *const *t, const int64_t *p, const float *f)
+{
+    float *y = t[0];
+    const float *x = t[1], *s = t[2];
+    int rank = (int)p[0], d;
+    const int64_t *dims = p + 1, *xs = p + 1 + rank, *ss = p + 1 + 2 * rank;
+    int64_t n = 1, i, idx[RT_MAX_RANK] = {0}, xo = 0, so = 0;
+    (void)f;
+    for (d = 0; d < rank; d++)
+        n *= dims[d];
+    for (i = 0; i < n; i++) {
+        y[i] = x[xo] < 0.0f ? s[so] * x[xo] : x[xo];
+        for (d = rank - 1; d >= 0; d--) {
+            xo += xs[d]; so += ss[d];
+            if (++idx[d] < dims[d])
+                break;
+            xo -= xs[d] * dims[d]; so -= ss[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+}

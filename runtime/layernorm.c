@@ -34,3 +34,27 @@ RT_API void rt_layernorm_f32(void *const *t, const int64_t *p, const float *f)
         }
     }
 }
+
+/* InstanceNormalization: each (image, channel) plane normalized over its hw elements, then
+ * the channel's scale and bias. t: y x scale bias; p: N C HW; f: epsilon */
+RT_API void rt_instancenorm_f32(void *const *t, const int64_t *p, const float *f)
+{
+    float *y = t[0];
+    const float *x = t[1], *scale = t[2], *bias = t[3];
+    int64_t c = p[1], hw = p[2], r;
+    #pragma omp parallel for if (p[0] * c * hw > 65536) schedule(static)
+    for (r = 0; r < p[0] * c; r++) {
+        const float *xr = x + r * hw;
+        double sum = 0.0, sq = 0.0;
+        int64_t i;
+        for (i = 0; i < hw; i++)
+            sum += xr[i];
+        double mean = sum / (double)hw;
+        for (i = 0; i < hw; i++)
+            sq += ((double)xr[i] - mean) * ((double)xr[i] - mean);
+        float inv = (float)(1.0 / sqrt(sq / (double)hw + f[0])), m = (float)mean;
+        float sc = scale[r % c] * inv, b = bias[r % c];
+        for (i = 0; i < hw; i++)
+            y[r * hw + i] = (xr[i] - m) * sc + b;
+    }
+}
