@@ -97,6 +97,9 @@ bool link_native(const char *obj, const char *out, bool shared, bool verbose, Di
     argv[n++] = CNNC_OMP_LIBRARY;
     argv[n++] = rpath;
     argv[n++] = "-lm";
+#ifdef CNNC_SANITIZED
+    argv[n++] = "-fsanitize=address,undefined";     /* the runtime archives are instrumented */
+#endif
     argv[n] = NULL;
     if (verbose) {
         fprintf(stderr, "cnnc: link:");

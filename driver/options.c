@@ -49,9 +49,11 @@ static int parse_shape(Options *o, const char *arg)
     }
     s->name = NULL;
     if (eq) {
-        char *name = malloc((size_t)(eq - arg) + 1);
-        if (!name)
+        char *name = o->shape_names[o->nshapes];
+        if ((size_t)(eq - arg) >= sizeof o->shape_names[0]) {
+            fprintf(stderr, "cnnc: --input-shape: the input name is too long\n");
             return 1;
+        }
         memcpy(name, arg, (size_t)(eq - arg));
         name[eq - arg] = 0;
         s->name = name;

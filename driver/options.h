@@ -18,6 +18,7 @@ typedef struct {
     bool with_main, summary, list_ops, quiet, verbose, dump_ir;
     PipelineOptions pipe;
     ShapeOverride shapes[16];
+    char shape_names[16][256];  /* the NAME= parts of --input-shape */
     int nshapes;
 } Options;
 

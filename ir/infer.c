@@ -80,8 +80,11 @@ bool node_infer(Node *n, Diag *d)
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && n->in[i]->rank < 0)
             return diag_node(d, n, "input '%s' has no known shape", n->in[i]->name);
-    if (n->nin < info->min_in || (info->min_in > 0 && !n->in[0]))
+    if (n->nin < info->min_in)
         return diag_node(d, n, "needs at least %d inputs, has %d", info->min_in, n->nin);
+    for (int i = 0; i < info->min_in; i++)
+        if (!n->in[i])          /* an empty name where the op requires a tensor */
+            return diag_node(d, n, "input %d is required but not given", i);
     int r = infer_nn(n, d);
     if (r < 0)
         r = infer_tensor(n, d);

@@ -41,12 +41,13 @@ static int infer_reshape(Node *n, Diag *d)
             if (infer_at >= 0)
                 return diag_node(d, n, "the shape has more than one -1");
             infer_at = i;
-        } else if (shape[i] < 0) {
-            return diag_node(d, n, "shape entry %lld is negative", (long long)shape[i]);
+        } else if (shape[i] < 0 || shape[i] > CNNC_MAX_DIM) {
+            return diag_node(d, n, "shape entry %lld is %s", (long long)shape[i],
+                             shape[i] < 0 ? "negative" : "out of range");
         } else {
-            known *= shape[i];
-            if (known > CNNC_MAX_ELEMS)
+            if (shape[i] && known > CNNC_MAX_ELEMS / shape[i])
                 return diag_node(d, n, "the shape is too large");
+            known *= shape[i];
         }
     }
     if (infer_at >= 0) {
@@ -259,6 +260,9 @@ static int infer_pad(Node *n, Diag *d)
     for (int i = 0; i < x->rank; i++) {
         if (p->pads[i] < 0 || p->pads[i + x->rank] < 0)
             return diag_node(d, n, "negative pads are not supported");
+        if (p->pads[i] > CNNC_MAX_DIM || p->pads[i + x->rank] > CNNC_MAX_DIM)
+            return diag_node(d, n, "pad %lld is out of range",
+                             (long long)(p->pads[i] > CNNC_MAX_DIM ? p->pads[i] : p->pads[i + x->rank]));
         dims[i] = x->dims[i] + p->pads[i] + p->pads[i + x->rank];
     }
     return set_shape(n, n->out[0], x->dtype, x->rank, dims, d);
@@ -286,8 +290,8 @@ static int infer_split(Node *n, Diag *d)
         return diag_node(d, n, "%d split sizes for %d outputs", s->n, n->nout);
     for (int i = 0; i < s->n; i++) {
         int64_t dims[CNNC_MAX_RANK];
-        if (s->sizes[i] < 0)
-            return diag_node(d, n, "negative split size");
+        if (s->sizes[i] < 0 || s->sizes[i] > CNNC_MAX_DIM)
+            return diag_node(d, n, "split size %lld is out of range", (long long)s->sizes[i]);
         total += s->sizes[i];
         memcpy(dims, x->dims, sizeof dims);
         dims[axis] = s->sizes[i];
