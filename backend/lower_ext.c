@@ -190,6 +190,39 @@ static int lower_depth_space(Schedule *s, Node *n, Diag *d)
     return 1;
 }
 
+static float attr_float(const Node *n, const char *name, float def)
+{
+    const Attr *a = node_attr(n, name);
+    return !a ? def : a->kind == ATTR_INT ? (float)a->i : a->f;
+}
+
+/* The ops of runtime/unary_ext.c, in the order of RtUnaryExt, with their attributes. */
+static int lower_unary_ext(Schedule *s, Node *n, Diag *d)
+{
+    Step *st = lower_new_step(s, RT_K_UNARY_EXT, n, 2, 2, d);
+    if (!st)
+        return 0;
+    st->t[0] = n->out[0]; st->t[1] = n->in[0];
+    st->p[0] = value_numel(n->in[0]);
+    st->p[1] = RT_UX_ELU + (n->op - OP_ELU);
+    switch (n->op) {
+    case OP_ELU: case OP_CELU: case OP_THRESHOLDEDRELU:
+        st->f[0] = attr_float(n, "alpha", 1.0f);
+        break;
+    case OP_SELU:
+        st->f[0] = attr_float(n, "alpha", 1.67326319217681884765625f);
+        st->f[1] = attr_float(n, "gamma", 1.05070102214813232421875f);
+        break;
+    case OP_SHRINK:
+        st->f[0] = attr_float(n, "bias", 0.0f);
+        st->f[1] = attr_float(n, "lambd", 0.5f);
+        break;
+    default:
+        break;
+    }
+    return 1;
+}
+
 int lower_ext(Schedule *s, Node *n, Diag *d)
 {
     Value *x = n->in[0], *y = n->out[0];
@@ -253,6 +286,8 @@ int lower_ext(Schedule *s, Node *n, Diag *d)
         return diag_node(d, n, "needs its inputs at compile time: %s results at run time "
                          "are not supported (float32 only)", dtype_name(y->dtype));
     default:
+        if (n->op >= OP_ELU && n->op <= OP_ATANH)
+            return lower_unary_ext(s, n, d);
         return -1;
     }
 }

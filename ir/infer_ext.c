@@ -348,6 +348,11 @@ int infer_ext(Node *n, Diag *d)
             return 0;
         return set_shape(n, n->out[0], n->in[0]->dtype, r, dims, d);
     default:
+        if (n->op >= OP_ELU && n->op <= OP_ATANH) {     /* runtime/unary_ext.c */
+            if (!need_f32(n, n->in[0], "input", d))
+                return 0;
+            return set_shape(n, n->out[0], DT_F32, n->in[0]->rank, n->in[0]->dims, d);
+        }
         return -1;
     }
 }

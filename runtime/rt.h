@@ -46,6 +46,12 @@ typedef enum { RT_RESIZE_HALF_PIXEL, RT_RESIZE_PYTORCH_HALF_PIXEL, RT_RESIZE_ALI
 typedef enum { RT_NEAREST_ROUND_PREFER_FLOOR, RT_NEAREST_ROUND_PREFER_CEIL, RT_NEAREST_FLOOR,
                RT_NEAREST_CEIL } RtResizeNearest;
 
+/* The unary ops of runtime/unary_ext.c (alpha, beta: each op's attributes). */
+typedef enum { RT_UX_ELU, RT_UX_SELU, RT_UX_CELU, RT_UX_THRESHOLDEDRELU, RT_UX_SHRINK,
+               RT_UX_SOFTPLUS, RT_UX_SOFTSIGN, RT_UX_FLOOR, RT_UX_CEIL, RT_UX_ROUND, RT_UX_SIGN,
+               RT_UX_SIN, RT_UX_COS, RT_UX_TAN, RT_UX_ASIN, RT_UX_ACOS, RT_UX_ATAN, RT_UX_SINH,
+               RT_UX_COSH, RT_UX_ASINH, RT_UX_ACOSH, RT_UX_ATANH } RtUnaryExt;
+
 typedef enum {
 #define K(id, fn) RT_K_##id,
 #include "kernels.def"
