@@ -1,6 +1,8 @@
 /* fold_pad: a zero Pad of the two spatial axes in front of a Conv becomes the Conv's own
- * padding, saving a copy of the padded tensor. An AveragePool may take it too when it
- * counts padding (count_include_pad=1): the padded zeros are averaged in either way. */
+ * padding, saving a copy of the padded tensor. An AveragePool may take it too, as padding
+ * it counts (count_include_pad=1): the padded zeros were averaged in. That needs the pool
+ * to have no padding of its own that it does not count (torch writes avg_pool2d's padding
+ * as such a Pad, with an unpadded pool after it). */
 #include "passes.h"
 #include "rewrite.h"
 
@@ -22,9 +24,12 @@ bool pass_fold_pad(Graph *g, PassCtx *c)
         if (pad->dead || pad->op != OP_PAD || !spatial_zero_pad(pad))
             continue;
         Node *u = sole_user(g, pad->out[0]);
-        if (!u || u->in[0] != pad->out[0] ||
-            !(u->op == OP_CONV || (u->op == OP_AVGPOOL && u->a.win.count_include_pad)))
+        if (!u || u->in[0] != pad->out[0] || !(u->op == OP_CONV || u->op == OP_AVGPOOL))
             continue;
+        const int64_t *wp = u->a.win.pad;
+        bool unpadded_pool = !wp[0] && !wp[1] && !wp[2] && !wp[3];
+        if (u->op == OP_AVGPOOL && !u->a.win.count_include_pad && !unpadded_pool)
+            continue;           /* its own padding must stay uncounted */
         const int64_t *pp = pad->a.pad.pads;    /* begins N C H W, then ends N C H W */
         WindowAttr *w = &u->a.win;
         if (u->op == OP_AVGPOOL && (w->ceil_mode ||   /* ceil's rule looks at the pad */
@@ -35,6 +40,8 @@ bool pass_fold_pad(Graph *g, PassCtx *c)
         w->pad[1] += pp[3];
         w->pad[2] += pp[6];
         w->pad[3] += pp[7];
+        if (u->op == OP_AVGPOOL)
+            u->a.win.count_include_pad = true;  /* the Pad's zeros were averaged in */
         u->in[0] = pad->in[0];
         pad->dead = true;
         folded++;
