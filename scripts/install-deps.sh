@@ -11,6 +11,7 @@ packages=(
     python3 python3-numpy python3-onnx        # onnx.proto, references
     python3-torch python3-torchvision         # model exports and PyTorch's outputs
     python3-sklearn                           # the digits dataset for LeNet-5
+    valgrind                                  # generated programs checked for memory errors
 )
 
 missing=()
