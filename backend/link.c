@@ -1,5 +1,6 @@
 /* Linking native outputs with the system's C compiler driver: it knows the C library's
- * start files and paths, which a bare linker would have to be told. Executables get main()
+ * start files and paths, which a bare linker would have to be told (it is asked to use lld
+ * when there is one and $CC is not set). Executables get main()
  * (libcnnc_main.a) and the rest of the runtime (libcnnc_rt.a) from cnnc's own directory;
  * the kernels' OpenMP code, compiled by clang, needs LLVM's libomp (which also serves
  * gcc-compiled OpenMP code, so one OpenMP runtime ends up in the program). */
@@ -55,6 +56,21 @@ static bool runtime_dir(char *dir, size_t n, Diag *d)
                       "next to cnnc nor in %s (set CNNC_RUNTIME_DIR)", CNNC_RUNTIME_DIR);
 }
 
+/* lld links the big weight sections of a model several times faster than GNU ld. */
+static bool on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char full[PATH_MAX];
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        snprintf(full, sizeof full, "%.*s/%s", (int)n, path, prog);
+        if (n && access(full, X_OK) == 0)
+            return true;
+        path += n + (path[n] == ':');
+    }
+    return false;
+}
+
 /* $CC may hold a command with options ("gcc -m64"): split it at blanks. */
 static int split_words(char *s, char **argv, int max)
 {
@@ -79,6 +95,8 @@ bool link_native(const char *obj, const char *out, bool shared, bool verbose, Di
         free(cc);
         return diag_error(d, "CC is empty: set it to a C compiler driver, or unset it");
     }
+    if (!getenv("CC") && on_path("ld.lld"))
+        argv[n++] = "-fuse-ld=lld";
     argv[n++] = "-o";
     argv[n++] = (char *)out;
     argv[n++] = (char *)obj;
