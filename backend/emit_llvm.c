@@ -54,10 +54,13 @@ typedef struct {
  * partial outputs must go first. */
 static OutputSet *fatal_outputs;
 static char *fatal_object;              /* the linker's input, not an output */
+static const char *fatal_cpu;           /* --cpu, the usual suspect */
 
 static void on_fatal_error(const char *reason)
 {
     fprintf(stderr, "cnnc: error: LLVM: %s\n", reason);
+    if (fatal_cpu)
+        fprintf(stderr, "cnnc: note: is --cpu=%s a CPU of the target?\n", fatal_cpu);
     if (fatal_outputs)
         output_abort(fatal_outputs);
     if (fatal_object)
@@ -97,7 +100,11 @@ static void target_close(Target *t)
     memset(t, 0, sizeof *t);
 }
 
-static bool target_open(Target *t, const EmitLlvmOptions *o, Diag *d)
+/* Above this much static data, x86-64 code uses the medium code model, which reaches big
+ * arrays with 64-bit addresses: the small model's 32-bit offsets stop at 2 GiB. */
+#define BIG_DATA_BYTES ((size_t)1 << 30)
+
+static bool target_open(Target *t, const EmitLlvmOptions *o, size_t data_bytes, Diag *d)
 {
     static bool initialized;
     if (!initialized) {
@@ -133,8 +140,10 @@ static bool target_open(Target *t, const EmitLlvmOptions *o, Diag *d)
         LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault, LLVMCodeGenLevelAggressive,
     };
     int level = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
+    bool medium = data_bytes > BIG_DATA_BYTES && !strncmp(t->triple, "x86_64", 6);
     t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, levels[level],
-                                    LLVMRelocPIC, LLVMCodeModelDefault);
+                                    LLVMRelocPIC,
+                                    medium ? LLVMCodeModelMedium : LLVMCodeModelDefault);
     if (!t->tm)
         return diag_error(d, "cannot create a target machine for '%s' (cpu '%s')", t->triple,
                           t->cpu);
@@ -643,8 +652,9 @@ bool emit_llvm(const Schedule *s, const EmitLlvmOptions *o, OutputSet *out, Diag
 {
     Target t = {0};
     fatal_outputs = out;
+    fatal_cpu = o->cpu;
     LLVMInstallFatalErrorHandler(on_fatal_error);
-    bool ok = target_open(&t, o, d);
+    bool ok = target_open(&t, o, s->weight_bytes + s->arena_bytes, d);
     if (ok && (o->kind == LLVM_EMIT_EXE || o->kind == LLVM_EMIT_SO)) {
         char *host = LLVMGetDefaultTargetTriple();
         if (!same_arch(t.triple, host))
@@ -671,5 +681,6 @@ bool emit_llvm(const Schedule *s, const EmitLlvmOptions *o, OutputSet *out, Diag
     target_close(&t);
     LLVMResetFatalErrorHandler();
     fatal_outputs = NULL;
+    fatal_cpu = NULL;
     return ok;
 }
