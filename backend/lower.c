@@ -100,7 +100,9 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
         bool direct = w->kernel[0] == 1 && w->kernel[1] == 1 && w->stride[0] == 1 &&
                       w->stride[1] == 1 && !w->pad[0] && !w->pad[1] &&
                       y->dims[2] == x->dims[2] && y->dims[3] == x->dims[3];
-        if (!depthwise && n->in[1]->kind == VAL_CONSTANT && n->in[1]->dtype == DT_F32) {
+        bool small = w->group == 1 && y->dims[2] * y->dims[3] < 16;   /* dot products */
+        if (!depthwise && !small && n->in[1]->kind == VAL_CONSTANT &&
+            n->in[1]->dtype == DT_F32) {
             st->t[2] = packed_conv_weights(s->g, n->in[1], w->group);
             if (!st->t[2])
                 return diag_error(d, "out of memory");

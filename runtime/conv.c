@@ -45,15 +45,38 @@ static void im2col(const ConvShape *s, const float *x, float *col)
     }
 }
 
-static void depthwise(const ConvShape *s, const float *x, const float *w, const float *b,
-                      float *y)
+#if defined(__GNUC__) && defined(__x86_64__)
+RT_API int rt_dwconv_avx512_ok(const int64_t *p);
+RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f, const float *x,
+                                   const float *wk, float bias, const float *res, float *y);
+RT_API float rt_dot_avx512(int64_t K, const float *a, const float *b);
+#endif
+
+/* Depthwise (one input channel per output channel): plane by plane, vectorized where the
+ * CPU and the stride allow; p and f as rt_conv_f32's. */
+static void depthwise(const ConvShape *s, const int64_t *p, const float *f, const float *x,
+                      const float *w, const float *b, const float *res, float *y)
 {
     int64_t nc = s->n * s->c, i;
-    #pragma omp parallel for schedule(static)
+    int fast = 0;
+#if defined(__GNUC__) && defined(__x86_64__)
+    fast = rt_cpu_isa() >= 2 && rt_dwconv_avx512_ok(p);
+#else
+    (void)p;
+#endif
+    #pragma omp parallel for schedule(static) if (nc * s->oh * s->ow > 16384)
     for (i = 0; i < nc; i++) {
         int64_t c = i % s->c, oy, ox, ki, kj;
         const float *src = x + i * s->h * s->w, *wk = w + c * s->kh * s->kw;
+        const float *rp = res ? res + i * s->oh * s->ow : NULL;
         float *dst = y + i * s->oh * s->ow, bias = b ? b[c] : 0.0f;
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (fast) {
+            rt_dwconv_plane_avx512(p, f, src, wk, bias, rp, dst);
+            continue;
+        }
+#endif
+        (void)f;
         for (oy = 0; oy < s->oh; oy++) {
             for (ox = 0; ox < s->ow; ox++) {
                 float acc = bias;
@@ -67,10 +90,58 @@ static void depthwise(const ConvShape *s, const float *x, const float *w, const 
                             acc += src[iy * s->w + ix] * wk[ki * s->kw + kj];
                     }
                 }
+                if (rp)
+                    acc += rp[oy * s->ow + ox];
                 dst[oy * s->ow + ox] = rt_act(s->act, acc, s->alpha, s->beta);
             }
         }
     }
+}
+
+/* Output planes of a few pixels (squeeze-excitation convolutions on 1x1 maps): one dot
+ * product of a weight row and a gathered input column per output, so that nothing is
+ * packed or padded to a tile. Groups of one only; cols holds Cg*KH*KW*OH*OW floats. */
+static void conv_small(const ConvShape *s, const float *x, const float *w, const float *b,
+                       const float *res, float *y, float *cols)
+{
+    int64_t kdim = s->c * s->kh * s->kw, hw = s->oh * s->ow, n, m;
+    int avx512 = 0;
+#if defined(__GNUC__) && defined(__x86_64__)
+    avx512 = rt_cpu_isa() >= 2;
+#endif
+    for (n = 0; n < s->n; n++) {
+        const float *xn = x + n * s->c * s->h * s->w;
+        int64_t k, j;
+        for (k = 0; k < kdim; k++) {          /* cols[j][k]: column j of the im2col matrix */
+            int64_t c = k / (s->kh * s->kw), ki = k / s->kw % s->kh, kj = k % s->kw;
+            for (j = 0; j < hw; j++) {
+                int64_t iy = j / s->ow * s->sh - s->pt + ki * s->dh;
+                int64_t ix = j % s->ow * s->sw - s->pl + kj * s->dw;
+                cols[j * kdim + k] = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w
+                                   ? xn[(c * s->h + iy) * s->w + ix] : 0.0f;
+            }
+        }
+        #pragma omp parallel for if (s->m * kdim * hw > 131072) schedule(static)
+        for (m = 0; m < s->m; m++) {
+            const float *wm = w + m * kdim;
+            int64_t jj, q;
+            for (jj = 0; jj < hw; jj++) {
+                const float *col = cols + jj * kdim;
+                float acc = 0.0f;
+                int64_t at = (n * s->m + m) * hw + jj;
+#if defined(__GNUC__) && defined(__x86_64__)
+                if (avx512)
+                    acc = rt_dot_avx512(kdim, wm, col);
+                else
+#endif
+                    for (q = 0; q < kdim; q++)
+                        acc += wm[q] * col[q];
+                acc += (b ? b[m] : 0.0f) + (res ? res[at] : 0.0f);
+                y[at] = rt_act(s->act, acc, s->alpha, s->beta);
+            }
+        }
+    }
+    (void)avx512;
 }
 
 /* Every non-depthwise convolution as packed GEMMs, one per image and group, with B
@@ -120,9 +191,17 @@ RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
     int64_t n, g, m;
     int direct = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0
                  && s.oh == s.h && s.ow == s.w;
-    if (s.g == s.c && s.m == s.c && s.g > 1 && !res) {
-        depthwise(&s, x, w, b, y);
+    if (s.g == s.c && s.m == s.c && s.g > 1) {
+        depthwise(&s, p, f, x, w, b, res, y);
         return;
+    }
+    if (s.g == 1 && hw < 16) {
+        float *cols = malloc((size_t)(kdim * hw) * sizeof(float));
+        if (cols) {
+            conv_small(&s, x, w, b, res, y, cols);
+            free(cols);
+            return;
+        }
     }
     ap = malloc(rt_gemm_packed_a_size(mg, kdim) * (size_t)s.g * sizeof(float));
     if (ap) {
@@ -168,8 +247,8 @@ RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
 RT_API void rt_conv_packed_f32(void *const *t, const int64_t *p, const float *f)
 {
     ConvShape s = conv_shape(p, f);
-    if (s.g == s.c && s.m == s.c && s.g > 1 && !t[5]) {
-        depthwise(&s, t[1], t[2], t[3], t[0]);
+    if (s.g == s.c && s.m == s.c && s.g > 1) {
+        depthwise(&s, p, f, t[1], t[2], t[3], t[5], t[0]);
         return;
     }
     conv_gemm(&s, t[1], t[2], t[3], t[5], t[0]);

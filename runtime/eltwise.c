@@ -85,10 +85,32 @@ RT_API void rt_binary_f32(void *const *t, const int64_t *p, const float *f)
     float *y = t[0];
     const float *a = t[1], *b = t[2];
     RtBinary op = (RtBinary)p[0];
-    int rank = (int)p[1], d;
-    const int64_t *dims = p + 2, *as = p + 2 + rank, *bs = p + 2 + 2 * rank;
-    int64_t inner = dims[rank - 1], outer = 1, o;
+    int rank = 0, d;
+    int64_t dims[RT_MAX_RANK], as[RT_MAX_RANK], bs[RT_MAX_RANK], inner, outer = 1, o;
     (void)f;
+    /* Axes of length 1 dropped, neighbours both operands walk alike merged: a per-channel
+     * scale [C,1,1] of [C,H,W] becomes one loop of H*W per channel. */
+    for (d = 0; d < (int)p[1]; d++) {
+        int64_t n = p[2 + d], sa = p[2 + p[1] + d], sb = p[2 + 2 * p[1] + d];
+        if (n == 1 && p[1] > 1)
+            continue;
+        if (rank > 0 && as[rank - 1] == sa * n && bs[rank - 1] == sb * n) {
+            dims[rank - 1] *= n;
+            as[rank - 1] = sa;
+            bs[rank - 1] = sb;
+            continue;
+        }
+        dims[rank] = n;
+        as[rank] = sa;
+        bs[rank] = sb;
+        rank++;
+    }
+    if (rank == 0) {
+        dims[0] = 1;
+        as[0] = bs[0] = 0;
+        rank = 1;
+    }
+    inner = dims[rank - 1];
     for (d = 0; d < rank - 1; d++)
         outer *= dims[d];
     #pragma omp parallel for if (outer * inner > 65536) schedule(static)
@@ -104,14 +126,18 @@ RT_API void rt_binary_f32(void *const *t, const int64_t *p, const float *f)
         const float *ao = a + aoff, *bo = b + boff;
         int64_t sa = as[rank - 1], sb = bs[rank - 1];
         if (sa == 1 && sb == 1 && op == RT_BIN_ADD) {
+            #pragma omp simd
             for (i = 0; i < inner; i++) yo[i] = ao[i] + bo[i];
         } else if (sa == 1 && sb == 1 && op == RT_BIN_MUL) {
+            #pragma omp simd
             for (i = 0; i < inner; i++) yo[i] = ao[i] * bo[i];
         } else if (sa == 1 && sb == 0 && op == RT_BIN_ADD) {
             float bv = bo[0];
+            #pragma omp simd
             for (i = 0; i < inner; i++) yo[i] = ao[i] + bv;
         } else if (sa == 1 && sb == 0 && op == RT_BIN_MUL) {
             float bv = bo[0];
+            #pragma omp simd
             for (i = 0; i < inner; i++) yo[i] = ao[i] * bv;
         } else {
             for (i = 0; i < inner; i++)

@@ -18,17 +18,21 @@ RT_API void rt_gemm_tile_avx512(const RtGemmTile *t);
 RT_API void rt_gemm_tile_avx2(const RtGemmTile *t);
 RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a, const float *b,
                                int64_t ldb, float *c, int accumulate);
+RT_API int rt_act512_ok(int act);
+RT_API void rt_act_avx512(float *y, int64_t n, int act, float alpha, float beta);
 #endif
 
 enum { GEMM_SCALAR, GEMM_AVX2, GEMM_AVX512 };
 
-/* The best micro-kernel this CPU runs; CNNC_ISA=scalar|avx2 forces a lesser one (tests). */
+/* The best micro-kernel this CPU runs; CNNC_ISA=scalar|avx2 forces a lesser one (tests,
+ * and comparisons), read at every call so that a test can switch. */
 static int gemm_isa(void)
 {
-    static int isa = -1;
-    if (isa < 0) {
-        int best = GEMM_SCALAR;
-        const char *env = getenv("CNNC_ISA");
+    static int cpu = -1;
+    int best;
+    const char *env = getenv("CNNC_ISA");
+    if (cpu < 0) {
+        best = GEMM_SCALAR;
 #if defined(__GNUC__) && defined(__x86_64__)
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
@@ -38,13 +42,32 @@ static int gemm_isa(void)
             __builtin_cpu_supports("avx512vl"))
             best = GEMM_AVX512;
 #endif
-        if (env && strcmp(env, "scalar") == 0)
-            best = GEMM_SCALAR;
-        else if (env && strcmp(env, "avx2") == 0 && best > GEMM_AVX2)
-            best = GEMM_AVX2;
-        isa = best;
+        cpu = best;
     }
-    return isa;
+    best = cpu;
+    if (env && strcmp(env, "scalar") == 0)
+        best = GEMM_SCALAR;
+    else if (env && strcmp(env, "avx2") == 0 && best > GEMM_AVX2)
+        best = GEMM_AVX2;
+    return best;
+}
+
+RT_API int rt_cpu_isa(void)
+{
+    return gemm_isa();
+}
+
+/* An activation over one row of C, vectorized where the CPU allows. */
+static void gemm_act_row(int isa, float *y, int64_t n, RtAct act, float alpha, float beta)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (isa == GEMM_AVX512 && rt_act512_ok(act)) {
+        rt_act_avx512(y, n, act, alpha, beta);
+        return;
+    }
+#endif
+    (void)isa;
+    rt_act_inplace(y, (size_t)n, act, alpha, beta);
 }
 
 /* Portable tile: C[mr<=6, nr<=16], any activation. */
@@ -77,13 +100,15 @@ typedef struct {
     void (*tile)(const RtGemmTile *t);
     int mr, nr;                 /* tile rows (a multiple of 6) and columns */
     int any_act;                /* the tile applies every activation, not just the cheap ones */
+    int isa;
 } GemmKernel;
 
 static GemmKernel gemm_kernel(void)
 {
-    GemmKernel k = { gemm_tile_scalar, 6, 16, 1 };
+    GemmKernel k = { gemm_tile_scalar, 6, 16, 1, GEMM_SCALAR };
+    k.isa = gemm_isa();
 #if defined(__GNUC__) && defined(__x86_64__)
-    switch (gemm_isa()) {
+    switch (k.isa) {
     case GEMM_AVX512: k.tile = rt_gemm_tile_avx512; k.mr = 12; k.nr = 32; k.any_act = 0; break;
     case GEMM_AVX2:   k.tile = rt_gemm_tile_avx2;   k.mr = 6;  k.nr = 16; k.any_act = 0; break;
     default: break;
@@ -239,8 +264,8 @@ static void gemm_block(const GemmKernel *gk, int64_t M, int64_t K, const float *
                     if (last && ep && ep->act != (RtAct)t.act) {   /* the rest, while hot */
                         int i;
                         for (i = 0; i < t.mr; i++)
-                            rt_act_inplace(t.c + i * ldc, (size_t)t.nr, ep->act, ep->alpha,
-                                           ep->beta);
+                            gemm_act_row(gk->isa, t.c + i * ldc, t.nr, ep->act, ep->alpha,
+                                         ep->beta);
                     }
                 }
             }

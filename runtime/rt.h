@@ -91,6 +91,9 @@ typedef struct {
     float alpha, beta;
 } RtGemmEpilogue;
 
+/* The SIMD level gemm.c found (CNNC_ISA=scalar|avx2 lowers it): 0 none, 1 AVX2+FMA,
+ * 2 AVX-512. */
+RT_API int rt_cpu_isa(void);
 RT_API size_t rt_gemm_packed_a_size(int64_t M, int64_t K);      /* in floats */
 RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
 /* C[M,N] = Apacked * B (+ C if accumulate), then the epilogue; threads over blocks of C. */

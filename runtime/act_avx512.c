@@ -1,0 +1,87 @@
+/* Activations over arrays with AVX-512, for the epilogues of conv and gemm: the smooth ones
+ * (Sigmoid, SiLU, Tanh) through a vector exp (Cephes' polynomial, relative error ~1e-7)
+ * instead of one libm call per element. Chosen at run time; x86-64 GCC/Clang only. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#include "rt.h"
+
+#define ACT512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define ACT512_INLINE static inline __attribute__((always_inline)) ACT512_TARGET
+
+ACT512_INLINE __m512 act512_exp(__m512 x)
+{
+    __m512 n, r, p;
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);     /* ln 2, high part */
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);  /* ... and the rest */
+    p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+ACT512_INLINE __m512 act512_sigmoid(__m512 x)
+{
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, act512_exp(_mm512_sub_ps(_mm512_setzero_ps(),
+                                                                         x))));
+}
+
+/* v with the activation applied; act is one of the kinds rt_act512_ok() accepts. */
+ACT512_INLINE __m512 act512_apply(__m512 v, int act, float alpha, float beta)
+{
+    __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    switch (act) {
+    case RT_ACT_RELU:
+        return _mm512_max_ps(v, zero);
+    case RT_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(alpha)), _mm512_set1_ps(beta));
+    case RT_ACT_LEAKYRELU:
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v,
+                                  _mm512_set1_ps(alpha));
+    case RT_ACT_SIGMOID:
+        return act512_sigmoid(v);
+    case RT_ACT_SILU:
+        return _mm512_mul_ps(v, act512_sigmoid(v));
+    case RT_ACT_TANH: {                         /* tanh x = 2 sigmoid(2x) - 1 */
+        __m512 s = act512_sigmoid(_mm512_add_ps(v, v));
+        return _mm512_fmsub_ps(s, _mm512_set1_ps(2.0f), one);
+    }
+    case RT_ACT_HARDSIGMOID:
+        return _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(v, _mm512_set1_ps(alpha),
+                                                           _mm512_set1_ps(beta)), zero), one);
+    case RT_ACT_HARDSWISH: {
+        __m512 t = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+        return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(t, zero), one));
+    }
+    default:
+        return v;
+    }
+}
+
+/* Whether act512 computes this activation (the others stay with rt_act). */
+RT_API int rt_act512_ok(int act)
+{
+    return act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP ||
+           act == RT_ACT_LEAKYRELU || act == RT_ACT_SIGMOID || act == RT_ACT_SILU ||
+           act == RT_ACT_TANH || act == RT_ACT_HARDSIGMOID || act == RT_ACT_HARDSWISH;
+}
+
+ACT512_TARGET RT_API void rt_act_avx512(float *y, int64_t n, int act, float alpha, float beta)
+{
+    int64_t i;
+    for (i = 0; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, act512_apply(_mm512_loadu_ps(y + i), act, alpha, beta));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, act512_apply(_mm512_maskz_loadu_ps(m, y + i), act,
+                                                     alpha, beta));
+    }
+}
+#endif
