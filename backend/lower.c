@@ -74,6 +74,31 @@ static Value *packed_conv_weights(Graph *g, Value *w, int64_t group)
     return t;
 }
 
+/* Conv weights [M, C, 3, 3] transformed for Winograd F(4x4,3x3) and packed
+ * (runtime/conv_winograd.c). */
+static Value *winograd_weights(Graph *g, Value *w)
+{
+    int64_t dims[1] = { (int64_t)rt_winograd_weights_size(w->dims[0], w->dims[1]) };
+    char name[256];
+    snprintf(name, sizeof name, "%s.winograd", w->name);
+    Value *t = graph_add_constant(g, name, DT_F32, 1, dims);
+    if (!t)
+        return NULL;
+    rt_winograd_pack_weights(w->dims[0], w->dims[1], w->data, t->data);
+    return t;
+}
+
+/* Winograd pays off on 3x3 stride-1 layers with enough channels and tiles to amortize its
+ * transforms; they are vectorized for AVX-512 only, so only such hosts choose it. */
+static bool use_winograd(const WindowAttr *w, const Value *x, const Value *y, const Value *wt)
+{
+    int64_t tiles = (y->dims[2] + 3) / 4 * ((y->dims[3] + 3) / 4);
+    return w->kernel[0] == 3 && w->kernel[1] == 3 && w->stride[0] == 1 && w->stride[1] == 1 &&
+           w->dilation[0] == 1 && w->dilation[1] == 1 && w->group == 1 &&
+           x->dims[1] >= 16 && y->dims[1] >= 16 && tiles >= 40 &&
+           wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
+}
+
 static bool lower_window(Schedule *s, Node *n, Diag *d)
 {
     const WindowAttr *w = &n->a.win;
@@ -101,7 +126,12 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
                       w->stride[1] == 1 && !w->pad[0] && !w->pad[1] &&
                       y->dims[2] == x->dims[2] && y->dims[3] == x->dims[3];
         bool small = w->group == 1 && y->dims[2] * y->dims[3] < 16;   /* dot products */
-        if (!depthwise && !small && n->in[1]->kind == VAL_CONSTANT &&
+        if (use_winograd(w, x, y, n->in[1])) {
+            st->t[2] = winograd_weights(s->g, n->in[1]);
+            if (!st->t[2])
+                return diag_error(d, "out of memory");
+            st->kernel = RT_K_CONV_WINOGRAD;
+        } else if (!depthwise && !small && n->in[1]->kind == VAL_CONSTANT &&
             n->in[1]->dtype == DT_F32) {
             st->t[2] = packed_conv_weights(s->g, n->in[1], w->group);
             if (!st->t[2])

@@ -100,6 +100,11 @@ RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, fl
 RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, const RtGemmB *B,
                            float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep);
 
+/* Winograd F(4x4,3x3) weights (runtime/conv_winograd.c): 36 transformed [M, C] matrices,
+ * each packed by rt_gemm_pack_a; the compiler prepares them once. */
+RT_API size_t rt_winograd_weights_size(int64_t M, int64_t C);    /* in floats */
+RT_API void rt_winograd_pack_weights(int64_t M, int64_t C, const float *w, float *dst);
+
 /* One tile of the packed GEMM for a micro-kernel: C[mr,nr] (+)= A[mr,kc] B[kc,nr], where
  * a0/a1 are 6-row panels (a1 for rows 6..11) and b a packed kc x NR panel. */
 typedef struct {

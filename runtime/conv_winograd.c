@@ -1,0 +1,220 @@
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions: every 4x4 output tile comes from a
+ * 6x6 input tile with 36 multiplications per channel pair instead of 144. The input tiles
+ * are transformed (V = B^T d B), the 36 transformed planes multiplied by the weights, also
+ * transformed (U = G g G^T, once, at compile time), in 36 packed GEMMs, and the products
+ * transformed back (Y = A^T M A) with the epilogue applied. Threads take bands of tile
+ * rows, each with its own scratch, so nothing waits between the three steps.
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
+ *          0 4 0 -5 0 1]
+ *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] */
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "rt.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+RT_API void rt_wino_input_avx512(const float *x, int64_t h, int64_t w, int64_t iy0,
+                                 int64_t ix0, int64_t ntiles, float *v, int64_t estride);
+RT_API void rt_wino_output_avx512(const float *m, int64_t estride, int64_t ntiles, float bias,
+                                  const float *res, float *y, int64_t oh, int64_t ow,
+                                  int64_t oy0, int64_t ox0, int act, float alpha, float beta);
+RT_API int rt_act512_ok(int act);
+#endif
+
+/* Size in floats of the transformed, packed weights of M x C 3x3 filters. */
+RT_API size_t rt_winograd_weights_size(int64_t M, int64_t C)
+{
+    return 36 * rt_gemm_packed_a_size(M, C);
+}
+
+/* U_e = (G g G^T)[e] for each filter, as 36 matrices [M, C], each packed for the GEMM. */
+RT_API void rt_winograd_pack_weights(int64_t M, int64_t C, const float *w, float *dst)
+{
+    static const double G[6][3] = {
+        { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 } };
+    size_t each = rt_gemm_packed_a_size(M, C);
+    float *u = malloc((size_t)(M * C) * 36 * sizeof(float));
+    int64_t m, c, e;
+    if (!u)
+        return;
+    for (m = 0; m < M; m++)
+        for (c = 0; c < C; c++) {
+            const float *g = w + (m * C + c) * 9;
+            double t[6][3];
+            int i, j, k;
+            for (i = 0; i < 6; i++)
+                for (j = 0; j < 3; j++) {
+                    t[i][j] = 0;
+                    for (k = 0; k < 3; k++)
+                        t[i][j] += G[i][k] * g[k * 3 + j];
+                }
+            for (i = 0; i < 6; i++)
+                for (j = 0; j < 6; j++) {
+                    double s = 0;
+                    for (k = 0; k < 3; k++)
+                        s += t[i][k] * G[j][k];
+                    u[((int64_t)(i * 6 + j) * M + m) * C + c] = (float)s;
+                }
+        }
+    for (e = 0; e < 36; e++)
+        rt_gemm_pack_a(M, C, u + e * M * C, C, dst + (size_t)e * each);
+    free(u);
+}
+
+/* The 1-D transforms, on 6 values with stride s. */
+static void wino_bt(const float *d, int s, float *r, int rs)
+{
+    float d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
+    r[0] = 4 * d0 - 5 * d2 + d4;
+    r[rs] = -4 * d1 - 4 * d2 + d3 + d4;
+    r[2 * rs] = 4 * d1 - 4 * d2 - d3 + d4;
+    r[3 * rs] = -2 * d1 - d2 + 2 * d3 + d4;
+    r[4 * rs] = 2 * d1 - d2 - 2 * d3 + d4;
+    r[5 * rs] = 4 * d1 - 5 * d3 + d5;
+}
+
+static void wino_at(const float *m, int s, float *o, int os)
+{
+    float m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s], m5 = m[5 * s];
+    o[0] = m0 + m1 + m2 + m3 + m4;
+    o[os] = m1 - m2 + 2 * m3 - 2 * m4;
+    o[2 * os] = m1 + m2 + 4 * m3 + 4 * m4;
+    o[3 * os] = m1 - m2 + 8 * m3 - 8 * m4 + m5;
+}
+
+/* V[e * estride + t] for tiles t < ntiles of one tile row, one channel plane. */
+static void wino_input_scalar(const float *x, int64_t h, int64_t w, int64_t iy0, int64_t ix0,
+                              int64_t ntiles, float *v, int64_t estride)
+{
+    int64_t t;
+    for (t = 0; t < ntiles; t++) {
+        float d[36], r[36], u[36];
+        int i, j;
+        for (i = 0; i < 6; i++)
+            for (j = 0; j < 6; j++) {
+                int64_t iy = iy0 + i, ix = ix0 + 4 * t + j;
+                d[i * 6 + j] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[iy * w + ix] : 0.0f;
+            }
+        for (j = 0; j < 6; j++)
+            wino_bt(d + j, 6, r + j, 6);        /* columns: r = B^T d */
+        for (i = 0; i < 6; i++)
+            wino_bt(r + i * 6, 1, u + i * 6, 1);    /* rows: u = r B */
+        for (i = 0; i < 36; i++)
+            v[i * estride + t] = u[i];
+    }
+}
+
+static void wino_output_scalar(const float *m, int64_t estride, int64_t ntiles, float bias,
+                               const float *res, float *y, int64_t oh, int64_t ow,
+                               int64_t oy0, int64_t ox0, int act, float alpha, float beta)
+{
+    int64_t t;
+    for (t = 0; t < ntiles; t++) {
+        float q[36], r[24], o[16];
+        int i, j;
+        for (i = 0; i < 36; i++)
+            q[i] = m[i * estride + t];
+        for (j = 0; j < 6; j++)
+            wino_at(q + j, 6, r + j, 6);        /* r[4][6] = A^T q */
+        for (i = 0; i < 4; i++)
+            wino_at(r + i * 6, 1, o + i * 4, 1);    /* o[4][4] = r A */
+        for (i = 0; i < 4; i++)
+            for (j = 0; j < 4; j++) {
+                int64_t oy = oy0 + i, ox = ox0 + 4 * t + j;
+                float s;
+                if (oy >= oh || ox >= ow)
+                    continue;
+                s = o[i * 4 + j] + bias + (res ? res[oy * ow + ox] : 0.0f);
+                y[oy * ow + ox] = rt_act((RtAct)act, s, alpha, beta);
+            }
+    }
+}
+
+/* t: y x U b(or NULL) workspace(unused, NULL) residual(or NULL); p and f as rt_conv_f32's,
+ * for a 3x3, stride 1, dilation 1, ungrouped convolution; U from rt_winograd_pack_weights. */
+RT_API void rt_conv_winograd_f32(void *const *t, const int64_t *p, const float *f)
+{
+    float *y = t[0];
+    const float *x = t[1], *U = t[2], *b = t[3], *res = t[5];
+    int64_t N = p[0], C = p[1], H = p[2], W = p[3], M = p[4], OH = p[5], OW = p[6];
+    int64_t PT = p[11], PL = p[12], th = (OH + 3) / 4, tw = (OW + 3) / 4;
+    int64_t rows, nband, n;
+    int act = (int)p[16], avx512 = rt_cpu_isa() >= 2, avx512_out = 0, nt = 1;
+    size_t each = rt_gemm_packed_a_size(M, C);
+#if defined(__GNUC__) && defined(__x86_64__)
+    avx512_out = avx512 && rt_act512_ok(act);
+#endif
+    /* bands of tile rows whose transformed input (36 x C x tiles) is about 2 MiB: each band
+     * reads all of U again, so bands may not be too thin */
+    rows = 524288 / (36 * C * tw);
+    if (rows < 1)
+        rows = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    if (rows > (th + nt - 1) / nt)
+        rows = (th + nt - 1) / nt;
+    nband = (th + rows - 1) / rows;
+    for (n = 0; n < N; n++) {
+        const float *xn = x + n * C * H * W;
+        float *yn = y + n * M * OH * OW;
+        const float *rn = res ? res + n * M * OH * OW : NULL;
+        #pragma omp parallel if (nband > 1)
+        {
+            int64_t nb = rows * tw, band;
+            float *v = malloc((size_t)(36 * C * nb + 36 * M * nb) * sizeof(float));
+            float *mo = v ? v + 36 * C * nb : NULL;
+            #pragma omp for schedule(dynamic, 1)
+            for (band = 0; band < nband; band++) {
+                int64_t ty0 = band * rows, ty1 = ty0 + rows < th ? ty0 + rows : th;
+                int64_t ntl = (ty1 - ty0) * tw, es, c, m, ty, e;
+                RtGemmB B;
+                if (!v)
+                    continue;
+                es = C * ntl;                   /* V_e is [C, ntl] */
+                for (c = 0; c < C; c++)
+                    for (ty = ty0; ty < ty1; ty++) {
+                        float *vt = v + c * ntl + (ty - ty0) * tw;
+#if defined(__GNUC__) && defined(__x86_64__)
+                        if (avx512) {
+                            rt_wino_input_avx512(xn + c * H * W, H, W, ty * 4 - PT, -PL, tw,
+                                                 vt, es);
+                            continue;
+                        }
+#endif
+                        wino_input_scalar(xn + c * H * W, H, W, ty * 4 - PT, -PL, tw, vt, es);
+                    }
+                memset(&B, 0, sizeof B);
+                B.ldb = ntl;
+                for (e = 0; e < 36; e++) {
+                    B.x = v + e * es;
+                    rt_gemm_packed(M, ntl, C, U + (size_t)e * each, &B, mo + e * M * ntl, ntl, 0,
+                                   NULL);
+                }
+                es = M * ntl;                   /* M_e is [M, ntl] */
+                for (m = 0; m < M; m++)
+                    for (ty = ty0; ty < ty1; ty++) {
+                        const float *mt = mo + m * ntl + (ty - ty0) * tw;
+                        float bias = b ? b[m] : 0.0f;
+                        const float *rm = rn ? rn + m * OH * OW : NULL;
+#if defined(__GNUC__) && defined(__x86_64__)
+                        if (avx512_out) {
+                            rt_wino_output_avx512(mt, es, tw, bias, rm, yn + m * OH * OW, OH,
+                                                  OW, ty * 4, 0, act, f[0], f[1]);
+                            continue;
+                        }
+#endif
+                        wino_output_scalar(mt, es, tw, bias, rm, yn + m * OH * OW, OH, OW,
+                                           ty * 4, 0, act, f[0], f[1]);
+                    }
+            }
+            free(v);
+        }
+    }
+    (void)avx512;
+    (void)avx512_out;
+}

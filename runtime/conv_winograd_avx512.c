@@ -1,0 +1,148 @@
+/* AVX-512 input and output transforms of the Winograd F(4x4, 3x3) convolution
+ * (conv_winograd.c): 16 tiles of a tile row per vector, the 6x6 input tiles gathered with
+ * masks standing in for the padding, the 4x4 output tiles interleaved back into rows with
+ * two rounds of permutes, the epilogue applied before the store. x86-64 GCC/Clang only. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#include "rt.h"
+
+#define WINO512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define WINO512_INLINE static inline __attribute__((always_inline)) WINO512_TARGET
+
+RT_API void rt_act_avx512(float *y, int64_t n, int act, float alpha, float beta);
+
+/* r[k * rs] = (B^T d)[k], d[k * s] for k < 6 */
+WINO512_INLINE void wino512_bt(const __m512 *d, int s, __m512 *r, int rs)
+{
+    __m512 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
+    __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);
+    __m512 two = _mm512_set1_ps(2.0f);
+    __m512 t1 = _mm512_fnmadd_ps(four, d2, d4);             /* d4 - 4 d2 */
+    __m512 t2 = _mm512_fnmadd_ps(four, d1, d3);             /* d3 - 4 d1 */
+    __m512 t3 = _mm512_sub_ps(d4, d2);
+    __m512 t4 = _mm512_mul_ps(two, _mm512_sub_ps(d3, d1));
+    r[0] = _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4));
+    r[rs] = _mm512_add_ps(t1, t2);
+    r[2 * rs] = _mm512_sub_ps(t1, t2);
+    r[3 * rs] = _mm512_add_ps(t3, t4);
+    r[4 * rs] = _mm512_sub_ps(t3, t4);
+    r[5 * rs] = _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5));
+}
+
+/* o[k * os] = (A^T m)[k], m[k * s] for k < 6, o for k < 4 */
+WINO512_INLINE void wino512_at(const __m512 *m, int s, __m512 *o, int os)
+{
+    __m512 m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s], m5 = m[5 * s];
+    __m512 a = _mm512_add_ps(m1, m2), b = _mm512_sub_ps(m1, m2);
+    __m512 c = _mm512_add_ps(m3, m4), d = _mm512_sub_ps(m3, m4);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m0, a), c);
+    o[os] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d, b);
+    o[2 * os] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), c, a);
+    o[3 * os] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d, b), m5);
+}
+
+/* Lanes q < nq whose column lo + 4q lies in [0, w). */
+WINO512_INLINE __mmask16 wino512_cols(int64_t lo, int64_t w, int64_t nq)
+{
+    int64_t first = lo >= 0 ? 0 : (-lo + 3) / 4, end = w - lo > 0 ? (w - lo + 3) / 4 : 0;
+    uint32_t m;
+    if (end > nq)
+        end = nq;
+    if (first >= end)
+        return 0;
+    m = (end >= 32 ? 0xFFFFFFFFu : (1u << end) - 1) & ~((1u << first) - 1);
+    return (__mmask16)m;
+}
+
+/* V[e * estride + t] = (B^T d_t B)[e] for the ntiles tiles of one tile row of one channel
+ * plane; tile t's input window starts at row iy0, column ix0 + 4t. */
+WINO512_TARGET RT_API void rt_wino_input_avx512(const float *x, int64_t h, int64_t w,
+                                                int64_t iy0, int64_t ix0, int64_t ntiles,
+                                                float *v, int64_t estride)
+{
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52,
+                                          56, 60);
+    int64_t t0;
+    for (t0 = 0; t0 < ntiles; t0 += 16) {
+        int64_t nq = ntiles - t0 < 16 ? ntiles - t0 : 16;
+        __mmask16 all = (__mmask16)((1u << nq) - 1), cm[6];
+        __m512 d[36], r[36];
+        int i, j;
+        for (j = 0; j < 6; j++)
+            cm[j] = wino512_cols(ix0 + 4 * t0 + j, w, nq);
+        for (i = 0; i < 6; i++) {
+            int64_t iy = iy0 + i;
+            const float *row = x + iy * w + ix0 + 4 * t0;
+            for (j = 0; j < 6; j++)
+                d[i * 6 + j] = iy < 0 || iy >= h || !cm[j] ? _mm512_setzero_ps()
+                             : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), cm[j], idx,
+                                                        row + j, 4);
+        }
+        for (j = 0; j < 6; j++)
+            wino512_bt(d + j, 6, r + j, 6);
+        for (i = 0; i < 6; i++)
+            wino512_bt(r + i * 6, 1, d + i * 6, 1);
+        for (i = 0; i < 36; i++)
+            _mm512_mask_storeu_ps(v + i * estride + t0, all, d[i]);
+    }
+}
+
+/* Y = A^T M A for the ntiles tiles of one tile row of one output plane, plus bias and
+ * residual, activated, stored at rows oy0.., columns ox0 + 4t... */
+WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride,
+                                                 int64_t ntiles, float bias, const float *res,
+                                                 float *y, int64_t oh, int64_t ow, int64_t oy0,
+                                                 int64_t ox0, int act, float alpha, float beta)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7,
+                                         23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                         15, 31);
+    int64_t t0;
+    for (t0 = 0; t0 < ntiles; t0 += 16) {
+        int64_t nq = ntiles - t0 < 16 ? ntiles - t0 : 16;
+        __mmask16 all = (__mmask16)((1u << nq) - 1);
+        __m512 q[36], r[24], o[16];
+        int i, j, k;
+        for (i = 0; i < 36; i++)
+            q[i] = _mm512_maskz_loadu_ps(all, m + i * estride + t0);
+        for (j = 0; j < 6; j++)
+            wino512_at(q + j, 6, r + j, 6);
+        for (i = 0; i < 4; i++)
+            wino512_at(r + i * 6, 1, o + i * 4, 1);
+        for (i = 0; i < 4; i++) {
+            int64_t oy = oy0 + i, x0 = ox0 + 4 * t0;
+            __m512 a02l, a02h, a13l, a13h, out[4];
+            float *yr = y + oy * ow;
+            if (oy >= oh)
+                break;
+            a02l = _mm512_permutex2var_ps(o[i * 4], lo, o[i * 4 + 2]);
+            a02h = _mm512_permutex2var_ps(o[i * 4], hi, o[i * 4 + 2]);
+            a13l = _mm512_permutex2var_ps(o[i * 4 + 1], lo, o[i * 4 + 3]);
+            a13h = _mm512_permutex2var_ps(o[i * 4 + 1], hi, o[i * 4 + 3]);
+            out[0] = _mm512_permutex2var_ps(a02l, lo, a13l);
+            out[1] = _mm512_permutex2var_ps(a02l, hi, a13l);
+            out[2] = _mm512_permutex2var_ps(a02h, lo, a13h);
+            out[3] = _mm512_permutex2var_ps(a02h, hi, a13h);
+            for (k = 0; k < 4; k++) {
+                int64_t xs = x0 + 16 * k, cnt = ow - xs;
+                __mmask16 sm;
+                __m512 val = _mm512_add_ps(out[k], _mm512_set1_ps(bias));
+                if (cnt <= 0)
+                    break;
+                sm = cnt >= 16 ? 0xFFFF : (__mmask16)((1u << cnt) - 1);
+                if (res)
+                    val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(sm, res + oy * ow + xs));
+                if (act == RT_ACT_RELU)
+                    val = _mm512_max_ps(val, _mm512_setzero_ps());
+                else if (act == RT_ACT_CLIP)
+                    val = _mm512_min_ps(_mm512_max_ps(val, _mm512_set1_ps(alpha)),
+                                        _mm512_set1_ps(beta));
+                _mm512_mask_storeu_ps(yr + xs, sm, val);
+                if (act != RT_ACT_NONE && act != RT_ACT_RELU && act != RT_ACT_CLIP)
+                    rt_act_avx512(yr + xs, cnt < 16 ? cnt : 16, act, alpha, beta);
+            }
+        }
+    }
+}
+#endif

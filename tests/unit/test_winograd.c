@@ -1,0 +1,68 @@
+/* Winograd F(4x4,3x3) convolution against a direct double-precision convolution: padded
+ * and unpadded, sizes that are not multiples of the 4x4 tile or of 16 tiles, the fused
+ * bias, residual and activations, on every ISA the CPU has. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runtime/rt.h"
+#include "util.h"
+
+#define NCASES(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+typedef struct { int64_t c, h, w, m, pad; RtAct act; int res; } WinoCase;
+static const WinoCase wino_cases[] = {
+    { 1, 6, 6, 1, 0, RT_ACT_NONE, 0 },          /* one tile */
+    { 3, 9, 11, 5, 1, RT_ACT_RELU, 1 },         /* partial tiles at both edges */
+    { 16, 30, 70, 20, 1, RT_ACT_CLIP, 0 },      /* 18 tiles a row: two vectors of tiles */
+    { 19, 13, 7, 6, 0, RT_ACT_SILU, 1 },
+    { 32, 28, 28, 40, 1, RT_ACT_RELU, 1 },      /* a ResNet stage, shrunk */
+    { 8, 17, 5, 3, 1, RT_ACT_TANH, 0 },
+};
+
+START_TEST(winograd_matches_direct)
+{
+    const WinoCase *c = &wino_cases[_i / NISA];
+    int64_t oh = c->h + 2 * c->pad - 2, ow = c->w + 2 * c->pad - 2, ny = c->m * oh * ow;
+    float *x = alloc_uniform((size_t)(c->c * c->h * c->w), 100 + _i, -1, 1);
+    float *w = alloc_uniform((size_t)(c->m * c->c * 9), 200 + _i, -0.5f, 0.5f);
+    float *b = alloc_uniform((size_t)c->m, 300 + _i, -1, 1);
+    float *r = c->res ? alloc_uniform((size_t)ny, 400 + _i, -1, 1) : NULL;
+    float *u = malloc(rt_winograd_weights_size(c->m, c->c) * sizeof(float));
+    float *y = malloc((size_t)ny * sizeof(float)), *want = malloc((size_t)ny * sizeof(float));
+    float f[4] = { 0.0f, 6.0f, 0.0f, 0.0f };
+    int64_t p[17] = { 1, c->c, c->h, c->w, c->m, oh, ow, 3, 3, 1, 1, c->pad, c->pad, 1, 1, 1,
+                      c->act };
+    use_isa(_i % NISA);
+    for (int64_t m = 0; m < c->m; m++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                double s = b[m];
+                for (int64_t ci = 0; ci < c->c; ci++)
+                    for (int ki = 0; ki < 3; ki++)
+                        for (int kj = 0; kj < 3; kj++) {
+                            int64_t iy = oy - c->pad + ki, ix = ox - c->pad + kj;
+                            if (iy >= 0 && iy < c->h && ix >= 0 && ix < c->w)
+                                s += (double)x[(ci * c->h + iy) * c->w + ix] *
+                                     w[((m * c->c + ci) * 3 + ki) * 3 + kj];
+                        }
+                int64_t at = (m * oh + oy) * ow + ox;
+                want[at] = (float)ref_act(c->act, s + (r ? r[at] : 0), f[0], f[1]);
+            }
+    rt_winograd_pack_weights(c->m, c->c, w, u);
+    memset(y, 0xff, (size_t)ny * sizeof *y);    /* NaN: every element must be written */
+    rt_kernels[RT_K_CONV_WINOGRAD]((void *const[]){ y, x, u, b, NULL, r }, p, f);
+    EXPECT_CLOSE(y, want, (size_t)ny, 1e-4, 1e-4);
+    use_isa(NISA - 1);
+    free(x); free(w); free(b); free(r); free(u); free(y); free(want);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("winograd");
+    TCase *tc = tcase_create("winograd");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, winograd_matches_direct, 0, NISA * NCASES(wino_cases));
+    suite_add_tcase(s, tc);
+    return run_suites(&s, 1);
+}
