@@ -198,6 +198,13 @@ static LLVMValueRef const_string(Emitter *e, const char *s, const char *name)
     return private_global(e, LLVMConstStringInContext(e->ctx, s, (unsigned)strlen(s), 0), name);
 }
 
+static void add_fn_attr(Emitter *e, LLVMValueRef f, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(e->ctx, kind, 0));
+}
+
 static LLVMValueRef add_api(Emitter *e, int which, LLVMTypeRef ret, LLVMTypeRef *params,
                             unsigned n)
 {
@@ -208,9 +215,7 @@ static LLVMValueRef add_api(Emitter *e, int which, LLVMTypeRef ret, LLVMTypeRef 
     snprintf(name, len, "%s_%s", e->o->prefix, api_names[which]);
     LLVMValueRef f = LLVMAddFunction(e->m, name, LLVMFunctionType(ret, params, n, 0));
     free(name);
-    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(e->ctx,
-                                                    LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    add_fn_attr(e, f, "nounwind");
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, f, "entry"));
     e->api[which] = f;
     return f;
@@ -382,9 +387,7 @@ static bool build_run(Emitter *e, Diag *d)
     LLVMTypeRef params[3] = { e->ptr, e->ptr, e->ptr };
     LLVMValueRef fn = add_api(e, API_RUN_WITH_ARENA, e->i32, params, 3);
     /* PREFIX_run calls it: one copy of the body, not two */
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(e->ctx,
-                                                    LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+    add_fn_attr(e, fn, "noinline");
     LLVMValueRef *t = calloc((size_t)s->nsteps + 1, sizeof *t);
     RunArgs r = { LLVMGetParam(fn, 2), calloc((size_t)g->ninputs + 1, sizeof(LLVMValueRef)),
                   calloc((size_t)g->noutputs + 1, sizeof(LLVMValueRef)) };

@@ -40,6 +40,7 @@ elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'
 # "bench: 20 runs, min 1.234 ms, median 1.345 ms" -> "1.234 1.345"
 latency() { "$@" | awk '/^bench:/ { print $5, $8 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+skip() { echo "$name: $*" >&2; }
 
 printf "%-16s %9s %7s %9s %9s %9s %19s %19s %7s %9s %9s\n" model "cnnc C" "cc" "cnnc LLVM" \
     "size C" "size LLVM" "C ms (min/med)" "LLVM ms (min/med)" speedup "C-LLVM" "LLVM-ref"
@@ -57,19 +58,20 @@ for m in "$@"; do
     mkdir -p "$w"
 
     t=$EPOCHREALTIME
-    "$cnnc" "$onnx" -o "$w/model_c.c" --main $opt --quiet || { echo "$name: cnnc (C) failed" >&2; continue; }
+    "$cnnc" "$onnx" -o "$w/model_c.c" --main $opt --quiet || { skip "cnnc (C) failed"; continue; }
     cnnc_c=$(elapsed "$t")
     t=$EPOCHREALTIME
     ${CC:-cc} -O2 -std=c99 -fopenmp "$w/model_c.c" -o "$w/model_c" -lm \
-        || { echo "$name: cc failed" >&2; continue; }
+        || { skip "cc failed"; continue; }
     cc_s=$(elapsed "$t")
     t=$EPOCHREALTIME
-    "$cnnc" "$onnx" -o "$w/model_llvm" $opt --quiet || { echo "$name: cnnc (LLVM) failed" >&2; continue; }
+    "$cnnc" "$onnx" -o "$w/model_llvm" $opt --quiet || { skip "cnnc (LLVM) failed"; continue; }
     cnnc_llvm=$(elapsed "$t")
 
-    "$w/model_c" "$input" -o "$w/out_c.npy" $threads >/dev/null || { echo "$name: C run failed" >&2; continue; }
+    "$w/model_c" "$input" -o "$w/out_c.npy" $threads >/dev/null \
+        || { skip "C run failed"; continue; }
     "$w/model_llvm" "$input" -o "$w/out_llvm.npy" $threads >/dev/null \
-        || { echo "$name: LLVM run failed" >&2; continue; }
+        || { skip "LLVM run failed"; continue; }
     # shellcheck disable=SC2086  # $threads is an option and its value
     read -r c_min c_med <<<"$(latency "$w/model_c" "$input" --bench "$runs" $threads)"
     # shellcheck disable=SC2086
@@ -82,8 +84,10 @@ ref = np.load(sys.argv[3]).astype(np.float64) if os.path.exists(sys.argv[3]) els
 print(f"{np.abs(c - l).max():.2e}", f"{np.abs(l - ref).max():.2e}" if ref is not None else "-")
 PYEOF
 )"
+    # the C executable's size counts its weights file (above 128 MiB of weights)
+    c_size=$(cat "$w/model_c" "$w"/model_c.weights 2>/dev/null | wc -c)
     printf "%-16s %9s %7s %9s %9s %9s %19s %19s %7s %9s %9s\n" "$name" "$cnnc_c" "$cc_s" \
-        "$cnnc_llvm" "$(mib "$(stat -c %s "$w/model_c")")" "$(mib "$(stat -c %s "$w/model_llvm")")" \
+        "$cnnc_llvm" "$(mib "$c_size")" "$(mib "$(stat -c %s "$w/model_llvm")")" \
         "$c_min / $c_med" "$l_min / $l_med" \
         "$(awk -v a="$c_med" -v b="$l_med" 'BEGIN { printf "%.2fx", a / b }')" "$d_cl" "$d_ref"
 done

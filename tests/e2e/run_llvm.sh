@@ -3,12 +3,14 @@
 # run it on INPUT.npy and compare with PyTorch's REF.npy, then with the C backend's output
 # on the same input when --against gives it (run_model.sh's out.npy).
 #
-# usage: run_llvm.sh CNNC MODEL.onnx INPUT.npy REF.npy WORKDIR [--against C_OUT.npy] [CNNC_ARGS...]
+# usage: run_llvm.sh CNNC MODEL.onnx INPUT.npy REF.npy WORKDIR [--against C_OUT.npy]
+#                    [CNNC_ARGS...]
 # env:   PYTHON (default /usr/bin/python3), COMPARE_ARGS (passed to compare.py)
 set -u
 
 if [ $# -lt 5 ]; then
-    echo "usage: $0 CNNC MODEL.onnx INPUT.npy REF.npy WORKDIR [--against C_OUT.npy] [CNNC_ARGS...]" >&2
+    echo "usage: $0 CNNC MODEL.onnx INPUT.npy REF.npy WORKDIR [--against C_OUT.npy]" \
+         "[CNNC_ARGS...]" >&2
     exit 2
 fi
 cnnc=$1 model=$2 input=$3 ref=$4 work=$5
