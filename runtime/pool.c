@@ -8,12 +8,25 @@
             kw = p[7], sh = p[8], sw = p[9], pt = p[10], pl = p[11], pb = p[12], pr = p[13], \
             dh = p[14], dw = p[15], i
 
+#if defined(__GNUC__) && defined(__x86_64__)
+RT_API int rt_maxpool_avx512_ok(const int64_t *p);
+RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *x, float *y);
+#endif
+
 RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
 {
     float *y = t[0];
     const float *x = t[1];
     POOL_PARAMS;
     (void)f; (void)pb; (void)pr;
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (rt_cpu_isa() >= 2 && rt_maxpool_avx512_ok(p)) {    /* runtime/pool_avx512.c */
+        #pragma omp parallel for schedule(static) if (nc * oh * ow > 16384)
+        for (i = 0; i < nc; i++)
+            rt_maxpool_plane_avx512(p, x + i * h * w, y + i * oh * ow);
+        return;
+    }
+#endif
     #pragma omp parallel for schedule(static)
     for (i = 0; i < nc; i++) {
         const float *src = x + i * h * w;
