@@ -127,19 +127,24 @@ static int lower_resize(Schedule *s, Node *n, Diag *d)
     int rank = x->rank;
     if (rank == 0)
         return copy_step(s, n, d);
-    Step *st = lower_new_step(s, RT_K_RESIZE, n, 2, 4 + 3 * rank, d);
+    Step *st = lower_new_step(s, RT_K_RESIZE, n, 2, 5 + 5 * rank, d);
     if (!st)
         return 0;
     st->t[0] = y; st->t[1] = x;
     st->p[0] = rank;
-    st->p[1] = r->mode == RESIZE_LINEAR;
+    st->p[1] = r->mode;
     st->p[2] = r->coord;
     st->p[3] = r->nearest;
+    st->p[4] = r->exclude_outside;
     for (int i = 0; i < rank; i++) {
-        st->p[4 + i] = x->dims[i];
-        st->p[4 + rank + i] = y->dims[i];
-        memcpy(&st->p[4 + 2 * rank + i], &r->scales[i], sizeof(double));
+        st->p[5 + i] = x->dims[i];
+        st->p[5 + rank + i] = y->dims[i];
+        memcpy(&st->p[5 + 2 * rank + i], &r->scales[i], sizeof(double));
+        memcpy(&st->p[5 + 3 * rank + i], &r->roi[i], sizeof(double));
+        memcpy(&st->p[5 + 4 * rank + i], &r->roi[rank + i], sizeof(double));
     }
+    st->f[0] = r->cubic_a;
+    st->f[1] = r->extrapolation;
     return 1;
 }
 

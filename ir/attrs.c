@@ -235,7 +235,8 @@ static bool decode_resize(Node *n, Diag *d)
 {
     ResizeAttr *r = &n->a.resize;
     static const char *const coords[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
-                                          "asymmetric", "tf_half_pixel_for_nn" };
+                                          "asymmetric", "tf_half_pixel_for_nn",
+                                          "tf_crop_and_resize" };
     static const char *const nearest[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
                                            "ceil" };
     bool old = n->op == OP_UPSAMPLE || n->opset < 11;
@@ -246,14 +247,20 @@ static bool decode_resize(Node *n, Diag *d)
                     &coord, d) ||
         !get_string(n, "nearest_mode", old ? "floor" : "round_prefer_floor", &near, d) ||
         !get_string(n, "keep_aspect_ratio_policy", "stretch", &policy, d) ||
-        !get_int(n, "exclude_outside", 0, &excl, d) || !get_int(n, "antialias", 0, &antialias, d))
+        !get_int(n, "exclude_outside", 0, &excl, d) || !get_int(n, "antialias", 0, &antialias, d) ||
+        !get_float(n, "cubic_coeff_a", -0.75f, &r->cubic_a, d) ||
+        !get_float(n, "extrapolation_value", 0.0f, &r->extrapolation, d))
         return false;
+    r->exclude_outside = excl != 0;
     if (strcmp(mode, "nearest") == 0)
         r->mode = RESIZE_NEAREST;
     else if (strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0)
         r->mode = RESIZE_LINEAR;
+    else if (strcmp(mode, "cubic") == 0 && n->op == OP_RESIZE)
+        r->mode = RESIZE_CUBIC;
     else
-        return diag_node(d, n, "mode '%s' is not supported (nearest and linear are)", mode);
+        return diag_node(d, n, "mode '%s' is not supported (nearest, linear and cubic are)",
+                         mode);
     r->coord = -1;
     for (int i = 0; i < (int)(sizeof coords / sizeof *coords); i++)
         if (strcmp(coord, coords[i]) == 0)
@@ -266,9 +273,9 @@ static bool decode_resize(Node *n, Diag *d)
             r->nearest = i;
     if (r->nearest < 0)
         return diag_node(d, n, "nearest_mode '%s' is not supported", near);
-    if (excl || antialias || strcmp(policy, "stretch") != 0 || node_attr(n, "axes"))
-        return diag_node(d, n, "exclude_outside, antialias, axes and keep_aspect_ratio_policy "
-                         "are not supported");
+    if (antialias || strcmp(policy, "stretch") != 0 || node_attr(n, "axes"))
+        return diag_node(d, n, "antialias, axes and keep_aspect_ratio_policy are not "
+                         "supported");
     r->nscales = -1;
     if (n->op == OP_UPSAMPLE && n->opset < 9) {
         const Attr *a = node_attr(n, "scales");

@@ -218,6 +218,15 @@ static int infer_resize(Node *n, Diag *d)
     } else {
         return diag_node(d, n, "needs scales or sizes");
     }
+    if (r->coord == RT_RESIZE_TF_CROP_AND_RESIZE) {
+        Value *roi = n->nin > 1 ? n->in[1] : NULL;
+        if (!roi || !need_const(n, roi, "roi", d))
+            return d->failed ? 0 : diag_node(d, n, "tf_crop_and_resize needs a roi input");
+        if (roi->dtype != DT_F32 || value_numel(roi) != 2 * x->rank)
+            return diag_node(d, n, "roi must be %d floats", 2 * x->rank);
+        for (int i = 0; i < 2 * x->rank; i++)
+            r->roi[i] = value_f32(roi, i);
+    }
     return set_shape(n, n->out[0], DT_F32, x->rank, dims, d);
 }
 

@@ -100,13 +100,16 @@ typedef struct {                /* ReduceMean/Sum/Max/Min; axes normalized by sh
     bool keepdims, noop_with_empty_axes;
 } ReduceAttr;
 typedef struct { int64_t axis; float epsilon; } LayerNormAttr;
-typedef enum { RESIZE_NEAREST, RESIZE_LINEAR } ResizeMode;
+typedef enum { RESIZE_NEAREST, RESIZE_LINEAR, RESIZE_CUBIC } ResizeMode;
 typedef struct {                /* Resize, Upsample; scales resolved per axis by inference */
     ResizeMode mode;
     int coord;                  /* RtResizeCoord */
     int nearest;                /* RtResizeNearest */
     int nscales;                /* Upsample-7's attribute, else -1 */
     double scales[CNNC_MAX_RANK];
+    double roi[2 * CNNC_MAX_RANK];      /* tf_crop_and_resize: starts, then ends */
+    float cubic_a, extrapolation;
+    bool exclude_outside;
 } ResizeAttr;
 typedef struct {                /* ConvTranspose: the window, then its own attributes */
     WindowAttr w;

@@ -42,7 +42,8 @@ typedef enum { RT_REDUCE_MEAN, RT_REDUCE_SUM, RT_REDUCE_MAX, RT_REDUCE_MIN } RtR
 
 /* Resize: how an output coordinate maps to the input, and how nearest rounds it. */
 typedef enum { RT_RESIZE_HALF_PIXEL, RT_RESIZE_PYTORCH_HALF_PIXEL, RT_RESIZE_ALIGN_CORNERS,
-               RT_RESIZE_ASYMMETRIC, RT_RESIZE_TF_HALF_PIXEL_NN } RtResizeCoord;
+               RT_RESIZE_ASYMMETRIC, RT_RESIZE_TF_HALF_PIXEL_NN,
+               RT_RESIZE_TF_CROP_AND_RESIZE } RtResizeCoord;
 typedef enum { RT_NEAREST_ROUND_PREFER_FLOOR, RT_NEAREST_ROUND_PREFER_CEIL, RT_NEAREST_FLOOR,
                RT_NEAREST_CEIL } RtResizeNearest;
 

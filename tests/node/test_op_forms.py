@@ -7,7 +7,7 @@ usage: test_op_forms.py --cnnc CNNC --work DIR [-k NAME]
 
 Covers: Clip-6, Slice-1, Pad-2 and Squeeze/Unsqueeze-11 attributes; ReduceMean with axes as an
 attribute (13) and as an input (18); Upsample-7 (attribute) and -9 (input); Resize-10, -11
-and -13 with their coordinate modes (nearest and linear); BatchNormalization-9; Softmax-11's
+and -13 with their coordinate modes (nearest, linear, cubic); BatchNormalization-9; Softmax-11's
 2-D coercion; weights from Constant nodes; a symbolic batch fixed by --input-shape; an NHWC
 input followed by a Transpose; ConvTranspose and LayerNormalization against PyTorch.
 """
@@ -122,6 +122,12 @@ def cases():
                       extra_inputs=["", "", "sz"]),
                 [x], tnp(F.interpolate(torch.from_numpy(x), size=(2, 3), mode="bilinear",
                                        align_corners=False))))
+    out.append(("resize13_cubic_half_pixel",
+                unary("Resize", 13, xs, [1, 2, 6, 8], mode="cubic",
+                      inits=[("roi", np.zeros(0, np.float32)), ("s", sc2)],
+                      extra_inputs=["roi", "s"]),
+                [xs], tnp(F.interpolate(tx, scale_factor=2, mode="bicubic",
+                                        align_corners=False))))
     scale, bias, mean = rand(3), rand(3), rand(3)
     var = np.abs(rand(3)) + 0.5
     bn = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], epsilon=1e-3)
