@@ -67,6 +67,26 @@ static void on_fatal_error(const char *reason)
         unlink(fatal_object);
 }
 
+/* LLVM's diagnostics: its warnings (a kernel loop that a pragma asked to vectorize and
+ * could not be) are about cnnc's runtime, not the user's model, so they show only with -v;
+ * remarks never; an error fails the compile. */
+typedef struct {
+    bool verbose;
+    char error[512];
+} DiagSink;
+
+static void on_diagnostic(LLVMDiagnosticInfoRef info, void *ctx)
+{
+    DiagSink *sink = ctx;
+    LLVMDiagnosticSeverity sev = LLVMGetDiagInfoSeverity(info);
+    char *msg = LLVMGetDiagInfoDescription(info);
+    if (sev == LLVMDSError && !sink->error[0])
+        snprintf(sink->error, sizeof sink->error, "%s", msg);
+    else if (sink->verbose && sev == LLVMDSWarning)
+        fprintf(stderr, "cnnc: llvm: warning: %s\n", msg);
+    LLVMDisposeMessage(msg);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -668,8 +688,10 @@ bool emit_llvm(const Schedule *s, const EmitLlvmOptions *o, OutputSet *out, Diag
         LLVMDisposeMessage(host);
     }
     Emitter e = { .s = s, .o = o };
+    DiagSink sink = { .verbose = o->verbose };
     if (ok) {
         e.ctx = LLVMContextCreate();
+        LLVMContextSetDiagnosticHandler(e.ctx, on_diagnostic, &sink);
         e.m = LLVMModuleCreateWithNameInContext(o->model_name ? o->model_name : "model", e.ctx);
         e.b = LLVMCreateBuilderInContext(e.ctx);
         LLVMSetTarget(e.m, t.triple);
@@ -677,6 +699,8 @@ bool emit_llvm(const Schedule *s, const EmitLlvmOptions *o, OutputSet *out, Diag
         LLVMSetModuleDataLayout(e.m, layout);
         LLVMDisposeTargetData(layout);
         ok = emit_module(&e, &t, out, d);
+        if (ok && sink.error[0])
+            ok = diag_error(d, "LLVM: %s", sink.error);
         LLVMDisposeBuilder(e.b);
         LLVMDisposeModule(e.m);
         LLVMContextDispose(e.ctx);
