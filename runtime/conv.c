@@ -64,7 +64,7 @@ static void depthwise(const ConvShape *s, const int64_t *p, const float *f, cons
 #else
     (void)p;
 #endif
-    #pragma omp parallel for schedule(static) if (nc * s->oh * s->ow > 16384)
+    #pragma omp parallel for schedule(dynamic, 4) if (nc * s->oh * s->ow > 16384)
     for (i = 0; i < nc; i++) {
         int64_t c = i % s->c, oy, ox, ki, kj;
         const float *src = x + i * s->h * s->w, *wk = w + c * s->kh * s->kw;

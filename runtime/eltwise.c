@@ -35,12 +35,32 @@ RT_API float rt_act(RtAct act, float x, float alpha, float beta)
     return x;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+RT_API int rt_act512_ok(int act);
+RT_API void rt_act_avx512(float *y, int64_t n, int act, float alpha, float beta);
+#endif
+
 RT_API void rt_act_inplace(float *y, size_t n, RtAct act, float alpha, float beta)
 {
     size_t i;
     if (act == RT_ACT_NONE)
         return;
+#if defined(__GNUC__) && defined(__x86_64__)
+    {                                   /* runtime/act_avx512.c where the CPU has it */
+        static int avx512 = -1;
+        if (avx512 < 0) {
+            __builtin_cpu_init();
+            avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                     __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+        }
+        if (avx512 && rt_act512_ok(act)) {
+            rt_act_avx512(y, (int64_t)n, act, alpha, beta);
+            return;
+        }
+    }
+#endif
     if (act == RT_ACT_RELU) {           /* the common case gets a loop the compiler vectorizes */
+        #pragma omp simd
         for (i = 0; i < n; i++)
             y[i] = y[i] > 0.0f ? y[i] : 0.0f;
         return;

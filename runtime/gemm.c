@@ -277,7 +277,7 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
                            float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep)
 {
     GemmKernel gk = gemm_kernel();
-    int64_t KC, NC, pm, pn;
+    int64_t KC, NC, pm, pn, ntm, ntn;
     int nt = 1, tm = 1, tn = 1;
     if (M <= 0 || N <= 0)
         return;
@@ -295,49 +295,49 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
 #endif
     if (nt > 1)
         gemm_split(pm, pn, nt, &tm, &tn);
-    if (NC > (pn + tn - 1) / tn * gk.nr)
-        NC = (pn + tn - 1) / tn * gk.nr;
+    /* About four tasks a thread along the split, handed out as threads come free: on a
+     * shared machine a thread that loses its core leaves its work to the others. */
+    ntm = tm > 1 ? (pm < 4 * tm ? pm : 4 * tm) : 1;
+    ntn = tn > 1 ? (pn < 4 * tn ? pn : 4 * tn) : 1;
+    if (NC > (pn + ntn - 1) / ntn * gk.nr)
+        NC = (pn + ntn - 1) / ntn * gk.nr;
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int id = 0, ti, tj;
-        int64_t m0, m1, n0, n1;
+        int64_t task;
         float *raw = malloc((size_t)(KC * NC + NC) * sizeof(float) + 64);
-#ifdef _OPENMP
-        id = omp_get_thread_num();
-#endif
-        ti = id / tn;
-        tj = id % tn;
-        m0 = pm * ti / tm * gk.mr;
-        m1 = pm * (ti + 1) / tm * gk.mr;
-        n0 = pn * tj / tn * gk.nr;
-        n1 = pn * (tj + 1) / tn * gk.nr;
-        if (m1 > M)
-            m1 = M;
-        if (n1 > N)
-            n1 = N;
-        if (raw && m0 < m1 && n0 < n1) {
-            float *buf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
-            gemm_block(&gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, n0, n1, KC, NC, buf,
-                       buf + KC * NC);
-        } else if (m0 < m1 && n0 < n1) {        /* out of memory: unblocked and slow, right */
-            int64_t i, j, k;
-            for (i = m0; i < m1; i++)
-                for (j = n0; j < n1; j++) {
-                    float v = accumulate ? C[i * ldc + j] : 0.0f, col = 0.0f;
-                    for (k = 0; k < K; k++) {
-                        if (B->kh)
-                            gemm_im2col_row(B, k, j, 1, &col);
-                        else
-                            col = B->x[k * B->ldb + j];
-                        v += Ap[(i / RT_GEMM_MR * K + k) * RT_GEMM_MR + i % RT_GEMM_MR] * col;
+        #pragma omp for schedule(dynamic, 1)
+        for (task = 0; task < ntm * ntn; task++) {
+            int64_t ti = task / ntn, tj = task % ntn;
+            int64_t m0 = pm * ti / ntm * gk.mr, m1 = pm * (ti + 1) / ntm * gk.mr;
+            int64_t n0 = pn * tj / ntn * gk.nr, n1 = pn * (tj + 1) / ntn * gk.nr;
+            if (m1 > M)
+                m1 = M;
+            if (n1 > N)
+                n1 = N;
+            if (raw && m0 < m1 && n0 < n1) {
+                float *buf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+                gemm_block(&gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, n0, n1, KC, NC, buf,
+                           buf + KC * NC);
+            } else if (m0 < m1 && n0 < n1) {        /* out of memory: unblocked and slow, right */
+                int64_t i, j, k;
+                for (i = m0; i < m1; i++)
+                    for (j = n0; j < n1; j++) {
+                        float v = accumulate ? C[i * ldc + j] : 0.0f, col = 0.0f;
+                        for (k = 0; k < K; k++) {
+                            if (B->kh)
+                                gemm_im2col_row(B, k, j, 1, &col);
+                            else
+                                col = B->x[k * B->ldb + j];
+                            v += Ap[(i / RT_GEMM_MR * K + k) * RT_GEMM_MR + i % RT_GEMM_MR] * col;
+                        }
+                        if (ep) {
+                            v += ep->bias ? ep->bias[i] : 0.0f;
+                            v += ep->res ? ep->res[i * ldc + j] : 0.0f;
+                            v = rt_act(ep->act, v, ep->alpha, ep->beta);
+                        }
+                        C[i * ldc + j] = v;
                     }
-                    if (ep) {
-                        v += ep->bias ? ep->bias[i] : 0.0f;
-                        v += ep->res ? ep->res[i * ldc + j] : 0.0f;
-                        v = rt_act(ep->act, v, ep->alpha, ep->beta);
-                    }
-                    C[i * ldc + j] = v;
-                }
+            }
         }
         free(raw);
     }
