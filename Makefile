@@ -1,7 +1,7 @@
 # The two everyday commands, on a fresh Debian 12 machine:
 #   make demo   installs dependencies, builds cnnc, compiles the bundled LeNet-5 and runs it
 #   make test   installs dependencies, builds cnnc and runs the tests (all but the model zoo)
-#   make test-zoo   every model of the zoo through both backends (slow: about an hour)
+#   make test-zoo   every model of the zoo through both backends (slow: 40 minutes the first time)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
