@@ -60,8 +60,9 @@ def build_cnnc(cnnc, onnx, work, name, backend, cc):
     return exe
 
 
-def time_cnnc(exe, threads, runs):
+def time_cnnc(exe, threads, runs, extra_env=()):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env.update(kv.split("=", 1) for kv in extra_env)
     out = run([exe, "--bench", str(runs), "--threads", str(threads)], env=env).stdout
     m = re.search(r"min ([\d.]+) ms, median ([\d.]+) ms", out)
     return float(m.group(2)), float(m.group(1))
@@ -132,6 +133,10 @@ def main():
                     help="interleaved passes over (cnnc, ORT); the best median counts")
     ap.add_argument("--llvm", action="store_true", help="also time the LLVM backend")
     ap.add_argument("--cc", default="cc")
+    ap.add_argument("--cnnc-env", action="append", default=[], metavar="VAR=VALUE",
+                    help="environment for the cnnc runs, e.g. OMP_WAIT_POLICY=passive: "
+                         "libgomp's spinning threads starve each other when the cores are "
+                         "shared with other work")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "results"),
                     help="prefix of the .md table, .json data and .png chart")
     a = ap.parse_args()
@@ -169,7 +174,7 @@ def main():
                     if tool == "ort":
                         med, mn = time_ort(node_path, onnx, inp, t, a.runs)
                     else:
-                        med, mn = time_cnnc(exes[tool], t, a.runs)
+                        med, mn = time_cnnc(exes[tool], t, a.runs, a.cnnc_env)
                     best = row["t"].get((tool, t))
                     if best is None or med < best[0]:
                         best = (med, mn if best is None else min(mn, best[1]))
@@ -219,7 +224,9 @@ def main():
     lines.append(gm)
     table = "\n".join(lines)
     print("times: median / min ms over %d runs, best of %d interleaved rounds; "
-          "ratio = cnnc median / ORT median" % (a.runs, a.rounds))
+          "ratio = cnnc median / ORT median%s" % (a.runs, a.rounds,
+                                                 "; cnnc with " + " ".join(a.cnnc_env)
+                                                 if a.cnnc_env else ""))
     print(table)
     with open(a.out + ".md", "w") as f:
         f.write("%s\n\n%s\n" % (time.strftime("%Y-%m-%d %H:%M"), table))
