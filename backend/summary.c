@@ -1,6 +1,7 @@
 /* --summary: one line per kernel call (what ran after the passes), then totals. FLOPs
  * count a multiply-add as two operations, as papers and benchmarks usually do. */
 #include <inttypes.h>
+#include <string.h>
 #include "summary.h"
 
 int64_t step_flops(const Step *st)
@@ -42,20 +43,35 @@ static int64_t step_params(const Schedule *s, int i)
     return count;
 }
 
+/* "rt_conv_packed_f32" -> "conv_packed": which kernel a layer got. */
+static const char *kernel_name(RtKernelId k, char *buf, size_t size)
+{
+    const char *name = rt_kernel_names[k];
+    size_t n;
+    if (!strncmp(name, "rt_", 3))
+        name += 3;
+    n = strlen(name);
+    if (n > 4 && !strcmp(name + n - 4, "_f32"))
+        n -= 4;
+    snprintf(buf, size, "%.*s", (int)n, name);
+    return buf;
+}
+
 void summary_print(FILE *f, const Schedule *s)
 {
     int64_t total_flops = 0, total_params = 0;
-    fprintf(f, "%-4s %-28s %-18s %-20s %12s %14s %12s\n", "#", "layer", "op", "output",
-            "params", "FLOPs", "out bytes");
+    fprintf(f, "%-4s %-28s %-18s %-14s %-20s %12s %14s %12s\n", "#", "layer", "op", "kernel",
+            "output", "params", "FLOPs", "out bytes");
     for (int i = 0; i < s->nsteps; i++) {
         const Step *st = &s->steps[i];
-        char shape[160], label[64];
+        char shape[160], label[64], kernel[40];
         int64_t fl = step_flops(st), pa = step_params(s, i);
         total_flops += fl;
         total_params += pa;
-        fprintf(f, "%-4d %-28.28s %-18s %-20s %12" PRId64 " %14" PRId64 " %12zu\n", i,
+        fprintf(f, "%-4d %-28.28s %-18s %-14s %-20s %12" PRId64 " %14" PRId64 " %12zu\n", i,
                 st->node ? st->node->name : "(output copy)",
                 st->node ? node_label(st->node, label, sizeof label) : "Copy",
+                kernel_name(st->kernel, kernel, sizeof kernel),
                 value_shape_str(st->t[0], shape, sizeof shape), pa, fl, value_bytes(st->t[0]));
     }
     fprintf(f, "\nkernel calls     %d\n", s->nsteps);

@@ -49,14 +49,14 @@ def flops_of(cnnc, onnx):
     return int(re.search(r"^FLOPs\s+(\d+)", out, re.M).group(1))
 
 
-def build_cnnc(cnnc, onnx, work, name, backend, cc):
+def build_cnnc(cnnc, onnx, work, name, backend, cc, level):
     exe = os.path.join(work, name + "_" + backend)
     if backend == "c":
         src = exe + ".c"
-        run([cnnc, onnx, "-o", src, "--main"])
+        run([cnnc, onnx, level, "-o", src, "--main"])
         run([cc, "-O2", "-fopenmp", src, "-o", exe, "-lm"])
     else:
-        run([cnnc, onnx, "-o", exe])
+        run([cnnc, onnx, level, "-o", exe])
     return exe
 
 
@@ -133,6 +133,8 @@ def main():
                     help="interleaved passes over (cnnc, ORT); the best median counts")
     ap.add_argument("--llvm", action="store_true", help="also time the LLVM backend")
     ap.add_argument("--cc", default="cc")
+    ap.add_argument("--level", default="-O3",
+                    help="cnnc's -O level (-O3, the default here, adds Winograd convolutions)")
     ap.add_argument("--cnnc-env", action="append", default=[], metavar="VAR=VALUE",
                     help="environment for the cnnc runs, e.g. OMP_WAIT_POLICY=passive: "
                          "libgomp's spinning threads starve each other when the cores are "
@@ -152,7 +154,7 @@ def main():
         onnx, inp, ref = ensure_model(a.model_dir, name)
         row = {"model": name, "flops": flops_of(a.cnnc, onnx), "t": {}, "ratio": {}, "ok": True,
                "notes": []}
-        exes = {b: build_cnnc(a.cnnc, onnx, a.work, name, b, a.cc) for b in backends}
+        exes = {b: build_cnnc(a.cnnc, onnx, a.work, name, b, a.cc, a.level) for b in backends}
         # outputs: cnnc (each backend) and ORT against PyTorch's reference and each other
         refv = np.load(ref)
         ort_out = os.path.join(a.work, name + ".ort.npy")

@@ -172,6 +172,7 @@ int main(int argc, char **argv)
             graph_write_dot(g, f);
     }
     if (ok && (o.output || o.summary)) {
+        g->winograd = o.opt_level >= 3;
         s = schedule_lower(g, &d);
         if (s)
             s->share_buffers = o.pipe.level >= 1;

@@ -201,7 +201,8 @@ bool graph_sort(Graph *g, Diag *d)
             }
         goto out;
     }
-    memcpy(g->nodes, order, (size_t)n * sizeof(Node *));
+    if (n)
+        memcpy(g->nodes, order, (size_t)n * sizeof(Node *));
 out:
     free(pending);
     free(order);

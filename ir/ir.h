@@ -179,6 +179,7 @@ typedef struct Graph {
     int nnodes, capnodes;
     Value **inputs, **outputs;
     int ninputs, noutputs;
+    bool winograd;              /* lowering may trade exactness for Winograd (-O3) */
 } Graph;
 
 /* ---- diagnostics ---------------------------------------------------------------------- */

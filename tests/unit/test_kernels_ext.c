@@ -176,11 +176,18 @@ END_TEST
 static void resize(float *y, const float *x, int rank, const int64_t *in, const int64_t *out,
                    const double *scale, int linear, RtResizeCoord coord, RtResizeNearest near)
 {
-    int64_t p[4 + 3 * RT_MAX_RANK] = { rank, linear, coord, near };
-    float f[4] = { 0 };
-    memcpy(p + 4, in, sizeof(int64_t) * (size_t)rank);
-    memcpy(p + 4 + rank, out, sizeof(int64_t) * (size_t)rank);
-    memcpy(p + 4 + 2 * rank, scale, sizeof(double) * (size_t)rank);
+    /* p: rank mode coord nearest exclude_outside, in, out, then scales and the region of
+     * interest's start and end as doubles' bits (the whole input: 0 to 1) */
+    int64_t p[5 + 5 * RT_MAX_RANK] = { rank, linear, coord, near, 0 };
+    float f[4] = { -0.75f, 0.0f };
+    const double zero = 0.0, one = 1.0;
+    memcpy(p + 5, in, sizeof(int64_t) * (size_t)rank);
+    memcpy(p + 5 + rank, out, sizeof(int64_t) * (size_t)rank);
+    memcpy(p + 5 + 2 * rank, scale, sizeof(double) * (size_t)rank);
+    for (int d = 0; d < rank; d++) {
+        memcpy(p + 5 + 3 * rank + d, &zero, sizeof zero);
+        memcpy(p + 5 + 4 * rank + d, &one, sizeof one);
+    }
     RUN(RESIZE, y, (void *)x);
 }
 
