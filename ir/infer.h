@@ -8,6 +8,9 @@ bool need_rank(Node *n, const Value *v, int rank, const char *what, Diag *d);
 bool need_f32(Node *n, const Value *v, const char *what, Diag *d);
 bool need_const(Node *n, const Value *v, const char *what, Diag *d);
 bool norm_axis(Node *n, int64_t axis, int rank, int64_t *out, Diag *d);
+/* infer_tensor.c: the integers of a constant 1-D input (a shape, axes, pads), at most max */
+bool read_ints(Node *n, const Value *v, const char *what, int max, int64_t *out, int *count,
+               Diag *d);
 bool broadcast_dims(Node *n, const Value *a, const Value *b, int *rank, int64_t *dims, Diag *d);
 
 /* Each returns 1 when it inferred n, 0 on an error (reported in d), -1 if n is not its op. */

@@ -6,23 +6,6 @@
 #include <string.h>
 #include "infer.h"
 
-static bool const_ints(Node *n, const Value *v, const char *what, int max, int64_t *out,
-                       int *count, Diag *d)
-{
-    if (!need_const(n, v, what, d))
-        return false;
-    if (v->dtype != DT_I64 || v->rank > 1)
-        return diag_node(d, n, "%s '%s' must be a 1-D integer tensor", what, v->name);
-    int64_t k = value_numel(v);
-    if (k > max)
-        return diag_node(d, n, "%s '%s' has %lld entries, at most %d are supported", what,
-                         v->name, (long long)k, max);
-    for (int64_t i = 0; i < k; i++)
-        out[i] = value_i64(v, i);
-    *count = (int)k;
-    return true;
-}
-
 static int infer_reduce(Node *n, Diag *d)
 {
     Value *x = n->in[0];
@@ -33,7 +16,7 @@ static int infer_reduce(Node *n, Diag *d)
     if (!need_f32(n, x, "input", d))
         return 0;
     if (n->nin > 1 && n->in[1] &&
-        !const_ints(n, n->in[1], "axes", CNNC_MAX_RANK, r->axes, &r->n, d))
+        !read_ints(n, n->in[1], "axes", CNNC_MAX_RANK, r->axes, &r->n, d))
         return 0;
     if (r->n <= 0 && r->noop_with_empty_axes)
         r->n = 0;               /* no axes and told so: a copy */
@@ -116,7 +99,7 @@ static int infer_expand(Node *n, Diag *d)
     Value *x = n->in[0], shape = { .rank = 1 };
     int64_t dims[CNNC_MAX_RANK];
     int r;
-    if (!const_ints(n, n->in[1], "shape", CNNC_MAX_RANK, shape.dims, &shape.rank, d))
+    if (!read_ints(n, n->in[1], "shape", CNNC_MAX_RANK, shape.dims, &shape.rank, d))
         return 0;
     for (int i = 0; i < shape.rank; i++)
         if (shape.dims[i] < 0)
@@ -131,7 +114,7 @@ static int infer_tile(Node *n, Diag *d)
     Value *x = n->in[0];
     int64_t rep[CNNC_MAX_RANK], dims[CNNC_MAX_RANK];
     int k;
-    if (!const_ints(n, n->in[1], "repeats", CNNC_MAX_RANK, rep, &k, d))
+    if (!read_ints(n, n->in[1], "repeats", CNNC_MAX_RANK, rep, &k, d))
         return 0;
     if (k != x->rank)
         return diag_node(d, n, "repeats has %d entries for rank %d", k, x->rank);
@@ -188,7 +171,7 @@ static int infer_resize(Node *n, Diag *d)
     }
     if (sizes) {
         int k;
-        if (!const_ints(n, sizes, "sizes", CNNC_MAX_RANK, dims, &k, d))
+        if (!read_ints(n, sizes, "sizes", CNNC_MAX_RANK, dims, &k, d))
             return 0;
         if (k != x->rank)
             return diag_node(d, n, "sizes has %d entries for rank %d", k, x->rank);

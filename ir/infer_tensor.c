@@ -6,7 +6,7 @@
 #include "infer.h"
 
 /* The list of integers in a constant input, e.g. a shape or axes. */
-static bool read_ints(Node *n, const Value *v, const char *what, int max, int64_t *out,
+bool read_ints(Node *n, const Value *v, const char *what, int max, int64_t *out,
                       int *count, Diag *d)
 {
     if (!need_const(n, v, what, d))
