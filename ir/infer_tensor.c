@@ -7,7 +7,7 @@
 
 /* The list of integers in a constant input, e.g. a shape or axes. */
 bool read_ints(Node *n, const Value *v, const char *what, int max, int64_t *out,
-                      int *count, Diag *d)
+               int *count, Diag *d)
 {
     if (!need_const(n, v, what, d))
         return false;
