@@ -103,6 +103,10 @@ RT_API void rt_resize_f32(void *const *t, const int64_t *p, const float *f)
         memcpy(&roi1[d], &p[5 + 4 * rank + d], sizeof(double));
         n *= out[d];
     }
+    if (rank == 0) {            /* a scalar resizes to itself */
+        y[0] = x[0];
+        return;
+    }
     for (d = rank - 1, stride[rank - 1] = 1; d > 0; d--)
         stride[d - 1] = stride[d] * in[d];
     #pragma omp parallel for if (n > 16384) schedule(static)

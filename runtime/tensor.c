@@ -70,6 +70,10 @@ RT_API void rt_transpose(void *const *t, const int64_t *p, const float *f)
     int64_t idx[RT_MAX_RANK] = {0}, n, i;
     const int64_t *in_dims = p + 2, *perm = p + 2 + rank;
     (void)f;
+    if (rank == 0) {            /* a scalar: nothing to move */
+        copy_elem(y, x, esize);
+        return;
+    }
     for (d = rank - 1, in_stride[rank - 1] = 1; d > 0; d--)
         in_stride[d - 1] = in_stride[d] * in_dims[d];
     for (d = 0; d < rank; d++) {
@@ -96,6 +100,10 @@ RT_API void rt_slice(void *const *t, const int64_t *p, const float *f)
     const int64_t *in_dims = p + 2, *out_dims = p + 2 + rank, *start = p + 2 + 2 * rank;
     const int64_t *step = p + 2 + 3 * rank;
     (void)f;
+    if (rank == 0) {
+        copy_elem(y, x, esize);
+        return;
+    }
     for (d = rank - 1, in_stride[rank - 1] = 1; d > 0; d--)
         in_stride[d - 1] = in_stride[d] * in_dims[d];
     n = count_of(out_dims, rank);
@@ -134,7 +142,12 @@ RT_API void rt_pad(void *const *t, const int64_t *p, const float *f)
     RtPadMode mode = (RtPadMode)p[2];
     const int64_t *in_dims = p + 3, *begin = p + 3 + rank, *out_dims = p + 3 + 2 * rank;
     float fill = f[0];
-    int64_t ifill = (int64_t)f[0];
+    /* integer tensors (folded at compile time) pad with the value as an integer */
+    int64_t ifill = fill == fill && fill > -9e18f && fill < 9e18f ? (int64_t)fill : 0;
+    if (rank == 0) {
+        copy_elem(y, x, esize);
+        return;
+    }
     for (d = rank - 1, in_stride[rank - 1] = 1; d > 0; d--)
         in_stride[d - 1] = in_stride[d] * in_dims[d];
     n = count_of(out_dims, rank);
