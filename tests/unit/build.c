@@ -2,6 +2,8 @@
  * is a handful of values. */
 #include <check.h>
 #include <string.h>
+#include <stdlib.h>
+#include "backend/schedule.h"
 #include "build.h"
 #include "util.h"
 
@@ -119,4 +121,34 @@ bool tg_finish(Graph *g, Diag *d)
             return false;
     graph_count_users(g);
     return graph_sort(g, d);
+}
+
+void tg_expect_ok(bool ok, const Diag *d)
+{
+    ck_assert_msg(ok, "%s", d->msg);
+}
+
+int tg_count_op(const Graph *g, OpKind op)
+{
+    int k = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        k += g->nodes[i]->op == op;
+    return k;
+}
+
+float **tg_run(Graph *g, float *const *in)
+{
+    Diag d = {0};
+    float **out = calloc((size_t)g->noutputs, sizeof *out);
+    for (int i = 0; i < g->noutputs; i++)
+        out[i] = malloc(value_bytes(g->outputs[i]) + 4);
+    tg_expect_ok(interp_run_graph(g, (const float *const *)in, out, &d), &d);
+    return out;
+}
+
+void tg_free_outputs(float **out, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(out[i]);
+    free(out);
 }

@@ -24,6 +24,14 @@ void tg_attr_f(Graph *g, Node *n, const char *name, float v);
 void tg_attr_s(Graph *g, Node *n, const char *name, const char *v);
 void tg_attr_ints(Graph *g, Node *n, const char *name, int count, const int64_t *v);
 
+/* Shared checks for the suites: a failed step fails the test with its diagnostic. */
+void tg_expect_ok(bool ok, const Diag *d);
+int tg_count_op(const Graph *g, OpKind op);
+/* Runs g (shapes known) with interp_run_graph on `in`; malloc'd outputs, one per graph
+ * output, freed by tg_free_outputs. */
+float **tg_run(Graph *g, float *const *in);
+void tg_free_outputs(float **out, int n);
+
 /* Decodes every node's attributes, counts users and sorts: what import leaves. */
 bool tg_finish(Graph *g, Diag *d);
 

@@ -22,11 +22,6 @@
 #define NPOOL (BATCH * 4 * 4 * 4)
 #define NCLASS (BATCH * 5)
 
-static void expect_ok(bool ok, const Diag *d)
-{
-    ck_assert_msg(ok, "%s", d->msg);
-}
-
 /* x[2,3,8,8] -> Conv 3x3 pad 1 (+bias) -> Relu -> MaxPool 2x2 -> Flatten -> Gemm -> Softmax;
  * the pooled tensor is a second output, so the schedule has a graph output that a later
  * step also reads. */
@@ -54,9 +49,9 @@ static Graph *small_net(void)
     tg_output(g, sm->out[0]);
     tg_output(g, pool->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     PipelineOptions po = { .level = 2 };
-    expect_ok(pipeline_run(g, &po, &d), &d);
+    tg_expect_ok(pipeline_run(g, &po, &d), &d);
     return g;
 }
 
@@ -76,9 +71,9 @@ static Fixture fixture(void)
     f.want_pool = malloc(NPOOL * sizeof(float));
     float *outs[2] = { f.want_prob, f.want_pool };
     const float *ins[1] = { f.in };
-    expect_ok(interp_run_graph(f.g, ins, outs, &d), &d);    /* the oracle, before lowering */
+    tg_expect_ok(interp_run_graph(f.g, ins, outs, &d), &d);    /* the oracle, before lowering */
     f.s = schedule_lower(f.g, &d);
-    expect_ok(f.s && plan_memory(f.s, &d), &d);
+    tg_expect_ok(f.s && plan_memory(f.s, &d), &d);
     return f;
 }
 
@@ -138,7 +133,7 @@ START_TEST(ir_verifies_and_defines_the_api)
 {
     Fixture f = fixture();
     Diag d = {0};
-    expect_ok(emit(&f, LLVM_EMIT_LL, "tiny.ll", NULL, NULL, NULL, &d), &d);
+    tg_expect_ok(emit(&f, LLVM_EMIT_LL, "tiny.ll", NULL, NULL, NULL, &d), &d);
     char *path = path_join(f.dir, "tiny.ll");
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMMemoryBufferRef buf;
@@ -192,7 +187,7 @@ START_TEST(object_links_and_matches_the_interpreter)
 {
     Fixture f = fixture();
     Diag d = {0};
-    expect_ok(emit(&f, LLVM_EMIT_OBJ, "tiny.o", "tiny.h", NULL, NULL, &d), &d);
+    tg_expect_ok(emit(&f, LLVM_EMIT_OBJ, "tiny.o", "tiny.h", NULL, NULL, &d), &d);
     ck_assert(file_exists(f.dir, "tiny.h"));
     char src[4096], cmd[8192];
     snprintf(src, sizeof src, driver_src, NIN, NCLASS, NPOOL, NIN);
@@ -220,7 +215,7 @@ START_TEST(shared_library_matches_the_interpreter)
 {
     Fixture f = fixture();
     Diag d = {0};
-    expect_ok(emit(&f, LLVM_EMIT_SO, "libtiny.so", "tiny.h", NULL, NULL, &d), &d);
+    tg_expect_ok(emit(&f, LLVM_EMIT_SO, "libtiny.so", "tiny.h", NULL, NULL, &d), &d);
     char *path = path_join(f.dir, "libtiny.so");
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(lib, "%s", dlerror());
@@ -247,9 +242,9 @@ START_TEST(other_targets_give_objects)
 {
     Fixture f = fixture();
     Diag d = {0};
-    expect_ok(emit(&f, LLVM_EMIT_OBJ, "x86.o", NULL, "x86_64-linux-gnu", "x86-64", &d), &d);
-    expect_ok(emit(&f, LLVM_EMIT_OBJ, "arm.o", NULL, "aarch64-linux-gnu", NULL, &d), &d);
-    expect_ok(emit(&f, LLVM_EMIT_ASM, "arm.s", NULL, "aarch64-linux-gnu", NULL, &d), &d);
+    tg_expect_ok(emit(&f, LLVM_EMIT_OBJ, "x86.o", NULL, "x86_64-linux-gnu", "x86-64", &d), &d);
+    tg_expect_ok(emit(&f, LLVM_EMIT_OBJ, "arm.o", NULL, "aarch64-linux-gnu", NULL, &d), &d);
+    tg_expect_ok(emit(&f, LLVM_EMIT_ASM, "arm.s", NULL, "aarch64-linux-gnu", NULL, &d), &d);
     char *arm = path_join(f.dir, "arm.o");
     size_t len;
     unsigned char *elf = read_bytes(arm, &len);

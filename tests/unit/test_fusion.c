@@ -11,19 +11,6 @@
 #include "passes/passes.h"
 #include "util.h"
 
-static void expect_ok(bool ok, const Diag *d)
-{
-    ck_assert_msg(ok, "%s", d->msg);
-}
-
-static int count_op(const Graph *g, OpKind op)
-{
-    int k = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        k += g->nodes[i]->op == op;
-    return k;
-}
-
 static Node *only(const Graph *g, OpKind op)
 {
     for (int i = 0; i < g->nnodes; i++)
@@ -69,7 +56,7 @@ static Graph *resnet_block(void)
 
 static void check_resnet_block(Graph *g)
 {
-    ck_assert_int_eq(count_op(g, OP_BATCHNORM) + count_op(g, OP_ADD) + count_op(g, OP_RELU), 0);
+    ck_assert_int_eq(tg_count_op(g, OP_BATCHNORM) + tg_count_op(g, OP_ADD) + tg_count_op(g, OP_RELU), 0);
     ck_assert_int_eq(g->nnodes, 2);
     Node *last = g->nodes[1];
     ck_assert(last->ep.residual && last->ep.act == RT_ACT_RELU);
@@ -148,8 +135,8 @@ static Graph *dense_block(void)
 
 static void check_dense_block(Graph *g)
 {
-    ck_assert_int_eq(count_op(g, OP_TRANSPOSE) + count_op(g, OP_PAD), 0);
-    ck_assert_int_eq(count_op(g, OP_BATCHNORM), 0);
+    ck_assert_int_eq(tg_count_op(g, OP_TRANSPOSE) + tg_count_op(g, OP_PAD), 0);
+    ck_assert_int_eq(tg_count_op(g, OP_BATCHNORM), 0);
     Node *aff = only(g, OP_CHANNELAFFINE);
     ck_assert_int_eq(aff->ep.act, RT_ACT_RELU);
     Node *c2 = g->nodes[g->nnodes - 1];
@@ -201,7 +188,7 @@ static float *run_graph(Graph *g, const float *in)
 {
     Diag d = {0};
     float *out = malloc(value_bytes(g->outputs[0]) + 4);
-    expect_ok(interp_run_graph(g, &in, &out, &d), &d);
+    tg_expect_ok(interp_run_graph(g, &in, &out, &d), &d);
     return out;
 }
 
@@ -211,8 +198,8 @@ START_TEST(pass_keeps_outputs)
     Graph *ref = c->build(), *opt = c->build();
     Diag d = {0};
     PipelineOptions o = { .level = 2 };
-    expect_ok(tg_finish(ref, &d) && graph_infer_shapes(ref, &d), &d);
-    expect_ok(tg_finish(opt, &d) && pipeline_run(opt, &o, &d), &d);
+    tg_expect_ok(tg_finish(ref, &d) && graph_infer_shapes(ref, &d), &d);
+    tg_expect_ok(tg_finish(opt, &d) && pipeline_run(opt, &o, &d), &d);
     c->check(opt);
     ck_assert_msg(value_same_shape(ref->outputs[0], opt->outputs[0]), "%s", c->what);
     size_t n = (size_t)value_numel(ref->outputs[0]);
@@ -232,15 +219,15 @@ START_TEST(passes_report_and_settle)
 {
     Graph *g = resnet_block();
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     PassCtx c = { .d = &d, .level = 2 };
     ck_assert(pass_fold_batchnorm(g, &c));
     ck_assert_int_eq(c.count, 2);
-    expect_ok(graph_infer_shapes(g, &d) && graph_verify(g, "fold_batchnorm", &d), &d);
+    tg_expect_ok(graph_infer_shapes(g, &d) && graph_verify(g, "fold_batchnorm", &d), &d);
     ck_assert(!pass_fold_batchnorm(g, &c));
     ck_assert(pass_fuse_epilogue(g, &c));
     ck_assert_int_eq(c.count, 3);              /* the Add and both Relus */
-    expect_ok(graph_infer_shapes(g, &d) && graph_verify(g, "fuse_epilogue", &d), &d);
+    tg_expect_ok(graph_infer_shapes(g, &d) && graph_verify(g, "fuse_epilogue", &d), &d);
     ck_assert(!pass_fuse_epilogue(g, &c));
     graph_free(g);
 }
@@ -274,8 +261,8 @@ START_TEST(shared_buffers_keep_outputs)
     Graph *ref = branches(), *g = branches();
     Diag d = {0};
     PipelineOptions o = { .level = 2 };
-    expect_ok(tg_finish(ref, &d) && graph_infer_shapes(ref, &d), &d);
-    expect_ok(tg_finish(g, &d) && pipeline_run(g, &o, &d), &d);
+    tg_expect_ok(tg_finish(ref, &d) && graph_infer_shapes(ref, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && pipeline_run(g, &o, &d), &d);
     float *in = alloc_uniform(3 * 36, 77, -1, 1), *want = run_graph(ref, in);
     size_t n = (size_t)value_numel(ref->outputs[0]);
 
@@ -283,7 +270,7 @@ START_TEST(shared_buffers_keep_outputs)
     ck_assert_ptr_nonnull(s);
     int steps_before = s->nsteps;
     s->share_buffers = true;
-    expect_ok(plan_memory(s, &d), &d);
+    tg_expect_ok(plan_memory(s, &d), &d);
     ck_assert_int_eq(s->nconcat_inplace, 1);
     ck_assert_int_eq(s->ninplace, 2);           /* Tanh over Sigmoid, Flatten's copy */
     ck_assert_int_lt(s->nsteps, steps_before);  /* the concat and the copy are gone */

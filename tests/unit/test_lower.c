@@ -10,29 +10,6 @@
 #include "build.h"
 #include "util.h"
 
-static void expect_ok(bool ok, const Diag *d)
-{
-    ck_assert_msg(ok, "%s", d->msg);
-}
-
-/* Runs g (shapes known) on `in`; returns malloc'd outputs, one per graph output. */
-static float **run(Graph *g, float *const *in)
-{
-    Diag d = {0};
-    float **out = calloc((size_t)g->noutputs, sizeof *out);
-    for (int i = 0; i < g->noutputs; i++)
-        out[i] = malloc(value_bytes(g->outputs[i]) + 4);
-    expect_ok(interp_run_graph(g, (const float *const *)in, out, &d), &d);
-    return out;
-}
-
-static void free_outputs(float **out, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(out[i]);
-    free(out);
-}
-
 /* Lowering computes broadcast strides, batch strides and Softmax's opset-dependent axis
  * handling; checked here against direct loops. */
 START_TEST(lowering_broadcast_and_softmax)
@@ -46,10 +23,10 @@ START_TEST(lowering_broadcast_and_softmax)
     tg_output(g, mm->out[0]);
     tg_output(g, sm->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     float *in[4] = { alloc_uniform(24, 6, -1, 1), alloc_uniform(60, 7, -1, 1),
                      alloc_uniform(6, 8, -1, 1), alloc_uniform(4, 9, -1, 1) };
-    float **out = run(g, in), want_mm[2 * 3 * 3 * 5], want_sm[24], diff[24];
+    float **out = tg_run(g, in), want_mm[2 * 3 * 3 * 5], want_sm[24], diff[24];
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 3; j++)
             for (int r = 0; r < 3; r++)
@@ -72,7 +49,7 @@ START_TEST(lowering_broadcast_and_softmax)
     }
     EXPECT_CLOSE(out[0], want_mm, 90, 1e-5, 1e-6);
     EXPECT_CLOSE(out[1], want_sm, 24, 1e-5, 1e-7);
-    free_outputs(out, 2);
+    tg_free_outputs(out, 2);
     for (int i = 0; i < 4; i++)
         free(in[i]);
     graph_free(g);
@@ -90,7 +67,7 @@ START_TEST(avgpool_dilations)
     TG_INTS(g, ap, "dilations", 2, 2);
     tg_output(g, ap->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d), &d);
     if (!graph_infer_shapes(g, &d)) {           /* refusing it is fine, with a reason */
         EXPECT_CONTAINS(d.msg, "dilation");
         graph_free(g);
@@ -103,9 +80,9 @@ START_TEST(avgpool_dilations)
         for (int ox = 0; ox < 3; ox++)
             want[oy * 3 + ox] = (in[oy * 5 + ox] + in[oy * 5 + ox + 2] + in[(oy + 2) * 5 + ox] +
                                  in[(oy + 2) * 5 + ox + 2]) / 4;
-    float **out = run(g, &pin);
+    float **out = tg_run(g, &pin);
     EXPECT_CLOSE(out[0], want, 9, 1e-6, 0);
-    free_outputs(out, 1);
+    tg_free_outputs(out, 1);
     graph_free(g);
 }
 END_TEST
@@ -121,13 +98,13 @@ START_TEST(interp_run_twice)
     tg_output(g, r->out[0]);
     tg_output(g, r->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     float in[6] = { -1, 2, -3, 4, -5, 6 }, *pin = in, want[6] = { 0, 2, 0, 4, 0, 6 };
     for (int k = 0; k < 2; k++) {
-        float **out = run(g, &pin);
+        float **out = tg_run(g, &pin);
         EXPECT_CLOSE(out[0], want, 6, 0, 0);
         EXPECT_CLOSE(out[1], want, 6, 0, 0);
-        free_outputs(out, 2);
+        tg_free_outputs(out, 2);
     }
     graph_free(g);
 }
@@ -169,7 +146,7 @@ START_TEST(lowering_data_movement)
     tg_output(g, sp->out[0]);
     tg_output(g, sp->out[1]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     float *in = alloc_uniform(60, 11, -1, 1), want[4 * 6 * 3];
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 6; b++)
@@ -178,14 +155,14 @@ START_TEST(lowering_data_movement)
                 want[(a * 6 + b) * 3 + k] =
                     in[((2 - b % 3) * 4 + reflect(c - 1, 4)) * 5 + 4 - 2 * reflect(a - 1, 2)];
             }
-    float **out = run(g, &in), want0[24], want1[48];
+    float **out = tg_run(g, &in), want0[24], want1[48];
     for (int a = 0; a < 4; a++) {
         memcpy(want0 + a * 6, want + a * 18, 6 * sizeof(float));
         memcpy(want1 + a * 12, want + a * 18 + 6, 12 * sizeof(float));
     }
     EXPECT_CLOSE(out[0], want0, 24, 0, 0);
     EXPECT_CLOSE(out[1], want1, 48, 0, 0);
-    free_outputs(out, 2);
+    tg_free_outputs(out, 2);
     free(in);
     graph_free(g);
 }

@@ -11,37 +11,6 @@
 #include "passes/passes.h"
 #include "util.h"
 
-static void expect_ok(bool ok, const Diag *d)
-{
-    ck_assert_msg(ok, "%s", d->msg);
-}
-
-static int count_op(const Graph *g, OpKind op)
-{
-    int k = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        k += g->nodes[i]->op == op;
-    return k;
-}
-
-/* Runs g (shapes known) on `in`; returns malloc'd outputs, one per graph output. */
-static float **run(Graph *g, float *const *in)
-{
-    Diag d = {0};
-    float **out = calloc((size_t)g->noutputs, sizeof *out);
-    for (int i = 0; i < g->noutputs; i++)
-        out[i] = malloc(value_bytes(g->outputs[i]) + 4);
-    expect_ok(interp_run_graph(g, (const float *const *)in, out, &d), &d);
-    return out;
-}
-
-static void free_outputs(float **out, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(out[i]);
-    free(out);
-}
-
 /* ---- fold_constants -------------------------------------------------------------------------- */
 /* torch's flatten: Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])). */
 START_TEST(fold_shape_chain_into_reshape)
@@ -62,12 +31,12 @@ START_TEST(fold_shape_chain_into_reshape)
     tg_attr_i(g, mid, "end", -1);
     tg_output(g, rs->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d), &d);
     ck_assert(!graph_infer_shapes(g, &d));      /* the Reshape cannot infer before folding */
     d = (Diag){0};
     PassCtx c = { .d = &d };
     ck_assert(pass_fold_shapes(g, &c));
-    expect_ok(!d.failed, &d);
+    tg_expect_ok(!d.failed, &d);
     ck_assert_int_eq(c.count, 5);
     ck_assert_int_eq(g->nnodes, 1);
     ck_assert_ptr_eq(g->nodes[0], rs);
@@ -79,11 +48,11 @@ START_TEST(fold_shape_chain_into_reshape)
     ck_assert_int_eq(value_i64(shape, 0), 2);
     ck_assert_int_eq(value_i64(shape, 1), -1);
     ck_assert(rs->out[0]->rank == 2 && rs->out[0]->dims[0] == 2 && rs->out[0]->dims[1] == 60);
-    expect_ok(graph_verify(g, "test", &d), &d);
+    tg_expect_ok(graph_verify(g, "test", &d), &d);
     float *in = alloc_uniform(120, 1, -1, 1);
-    float **out = run(g, &in);
+    float **out = tg_run(g, &in);
     ck_assert_mem_eq(out[0], in, 120 * sizeof(float));      /* a reshape moves nothing */
-    free_outputs(out, 1);
+    tg_free_outputs(out, 1);
     free(in);
     graph_free(g);
 }
@@ -101,7 +70,7 @@ START_TEST(fold_float_constant_subgraph)
     Node *add = TG_NODE(g, OP_ADD, "add", 1, x, sq->out[0]);
     tg_output(g, add->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     PassCtx c = { .d = &d };
     ck_assert(!pass_fold_shapes(g, &c));
     ck_assert_int_eq(g->nnodes, 3);
@@ -132,7 +101,7 @@ START_TEST(simplify_removes_identity_and_dropout)
     tg_output(g, keep->out[0]);
     tg_output(g, nm->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     PassCtx c = { .d = &d };
     ck_assert(pass_simplify(g, &c));
     ck_assert_int_eq(c.count, 2);
@@ -142,7 +111,7 @@ START_TEST(simplify_removes_identity_and_dropout)
     ck_assert_int_eq(g->noutputs, 3);
     ck_assert_ptr_eq(g->outputs[0], ng->out[0]);        /* outputs keep their positions */
     ck_assert_ptr_eq(g->outputs[1], keep->out[0]);
-    expect_ok(graph_verify(g, "simplify", &d), &d);
+    tg_expect_ok(graph_verify(g, "simplify", &d), &d);
     graph_free(g);
 }
 END_TEST
@@ -161,7 +130,7 @@ START_TEST(dropout_mask_as_graph_output)
     tg_output(g, r->out[0]);
     tg_output(g, dm->out[1]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d), &d);
     PipelineOptions o = { .level = 2 };
     Schedule *s = NULL;
     bool ok = pipeline_run(g, &o, &d) && (s = schedule_lower(g, &d)) != NULL;
@@ -170,9 +139,9 @@ START_TEST(dropout_mask_as_graph_output)
         ck_assert_msg(strstr(d.msg, "internal error") == NULL, "%s", d.msg);
     } else {
         float in[5] = { 1, -2, 3, -4, 5 }, *pin = in;
-        float **out = run(g, &pin);
+        float **out = tg_run(g, &pin);
         ck_assert_mem_eq(out[1], ((const uint8_t[]){ 1, 1, 1, 1, 1 }), 5);
-        free_outputs(out, 2);
+        tg_free_outputs(out, 2);
     }
     graph_free(g);
 }
@@ -189,9 +158,9 @@ START_TEST(simplify_output_behind_identity)
     tg_output(g, r->out[0]);
     tg_output(g, y->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d), &d);
     PipelineOptions o = { .level = 2 };
-    expect_ok(pipeline_run(g, &o, &d), &d);
+    tg_expect_ok(pipeline_run(g, &o, &d), &d);
     ck_assert_int_eq(g->noutputs, 2);
     /* Regression (fixed): simplify points output 1 at 'r', so PREFIX_output_shape(1)->name and the
      * generated header report 'r', not the model's output name 'y'. */
@@ -199,10 +168,10 @@ START_TEST(simplify_output_behind_identity)
     float *in = alloc_uniform(9, 2, -1, 1), want[9];
     for (int i = 0; i < 9; i++)
         want[i] = in[i] > 0 ? in[i] : 0;
-    float **out = run(g, &in);
+    float **out = tg_run(g, &in);
     EXPECT_CLOSE(out[0], want, 9, 0, 0);
     EXPECT_CLOSE(out[1], want, 9, 0, 0);
-    free_outputs(out, 2);
+    tg_free_outputs(out, 2);
     free(in);
     graph_free(g);
 }
@@ -220,14 +189,14 @@ START_TEST(eliminate_dead_chains)
     tg_output(g, e->out[0]);
     tg_output(g, a->out[0]);                            /* also read by sp */
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     PassCtx c = { .d = &d };
     ck_assert(pass_eliminate_dead(g, &c));
     ck_assert_int_eq(c.count, 2);
     ck_assert_int_eq(g->nnodes, 3);
-    ck_assert_int_eq(count_op(g, OP_NEG) + count_op(g, OP_EXP), 0);
+    ck_assert_int_eq(tg_count_op(g, OP_NEG) + tg_count_op(g, OP_EXP), 0);
     ck_assert(!pass_eliminate_dead(g, &c));             /* a fixed point */
-    expect_ok(graph_verify(g, "eliminate_dead", &d), &d);
+    tg_expect_ok(graph_verify(g, "eliminate_dead", &d), &d);
     graph_free(g);
 }
 END_TEST
@@ -274,13 +243,13 @@ static Graph *random_dag(uint64_t seed)
         }
         }
         Diag d = {0};
-        expect_ok(node_decode_attrs(n, &d) && node_infer(n, &d), &d);
+        tg_expect_ok(node_decode_attrs(n, &d) && node_infer(n, &d), &d);
         v[nv++] = n->out[0];
     }
     for (int i = nv - 1; i >= nv - 3; i--)
         tg_output(g, v[i]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
     return g;
 }
 
@@ -325,7 +294,7 @@ static void check_plan(Graph *g, float *const *in, bool share)
 {
     Diag d = {0};
     Schedule *s = schedule_lower(g, &d);
-    expect_ok(s != NULL, &d);
+    tg_expect_ok(s != NULL, &d);
     s->share_buffers = share;
     int nv = g->nvalues;
     size_t ws_max = 1;
@@ -334,7 +303,7 @@ static void check_plan(Graph *g, float *const *in, bool share)
     void *ws = malloc(ws_max), **own = calloc((size_t)nv, sizeof *own);
     Buffers ref = { s, in, NULL, NULL, own };
     interp_run_steps(s, 0, s->nsteps, buffer_of, &ref, ws);
-    expect_ok(plan_memory(s, &d), &d);
+    tg_expect_ok(plan_memory(s, &d), &d);
     int *first = malloc(sizeof(int) * (size_t)nv), *last = malloc(sizeof(int) * (size_t)nv);
     for (int i = 0; i < nv; i++)
         first[i] = last[i] = -1;
@@ -387,7 +356,7 @@ static void check_plan(Graph *g, float *const *in, bool share)
         ck_assert_mem_eq(got[i], own[g->outputs[i]->id], value_bytes(g->outputs[i]));
     for (int i = 0; i < nv; i++)
         free(own[i]);
-    free_outputs(got, g->noutputs);
+    tg_free_outputs(got, g->noutputs);
     free(own); free(ws); free(arena); free(first); free(last);
     schedule_free(s);
 }
@@ -492,7 +461,7 @@ static Graph *small_cnn(bool shape_chain)
     tg_output(g, sm->out[0]);
     tg_output(g, r2->out[0]);
     Diag d = {0};
-    expect_ok(tg_finish(g, &d), &d);
+    tg_expect_ok(tg_finish(g, &d), &d);
     return g;
 }
 
@@ -505,23 +474,23 @@ START_TEST(pipeline_preserves_outputs)
     Graph *ref = small_cnn(chain), *opt = small_cnn(chain);
     Diag d = {0};
     PipelineOptions o0 = { .level = 0 }, o = { .level = level };
-    expect_ok(chain ? pipeline_run(ref, &o0, &d) : graph_infer_shapes(ref, &d), &d);
-    expect_ok(pipeline_run(opt, &o, &d), &d);
+    tg_expect_ok(chain ? pipeline_run(ref, &o0, &d) : graph_infer_shapes(ref, &d), &d);
+    tg_expect_ok(pipeline_run(opt, &o, &d), &d);
     float *in = alloc_uniform(2 * 3 * 10 * 10, 5, -2, 2);
-    float **want = run(ref, &in), **got = run(opt, &in);
+    float **want = tg_run(ref, &in), **got = tg_run(opt, &in);
     EXPECT_CLOSE(got[0], want[0], 20, 1e-5, 1e-6);
     EXPECT_CLOSE(got[1], want[1], 1600, 1e-5, 1e-6);
     /* the passes did their work: no Pad, Identity or Transpose pair is left; the two
      * BatchNorms after a Conv fold away, the other two become channel affines at most */
-    ck_assert_int_eq(count_op(opt, OP_BATCHNORM) + count_op(opt, OP_PAD), 0);
-    ck_assert_int_le(count_op(opt, OP_CHANNELAFFINE), 2);
-    ck_assert_int_eq(count_op(opt, OP_IDENTITY) + count_op(opt, OP_TRANSPOSE), 0);
+    ck_assert_int_eq(tg_count_op(opt, OP_BATCHNORM) + tg_count_op(opt, OP_PAD), 0);
+    ck_assert_int_le(tg_count_op(opt, OP_CHANNELAFFINE), 2);
+    ck_assert_int_eq(tg_count_op(opt, OP_IDENTITY) + tg_count_op(opt, OP_TRANSPOSE), 0);
     ck_assert_int_lt(opt->nnodes, ref->nnodes);
-    free_outputs(want, ref->noutputs);
-    free_outputs(got, opt->noutputs);
+    tg_free_outputs(want, ref->noutputs);
+    tg_free_outputs(got, opt->noutputs);
     for (int share = 0; share < 2; share++) {   /* a fresh copy: lowering adds values */
         Graph *g = small_cnn(chain);
-        expect_ok(pipeline_run(g, &o, &d), &d);
+        tg_expect_ok(pipeline_run(g, &o, &d), &d);
         check_plan(g, &in, share);
         graph_free(g);
     }
@@ -588,16 +557,16 @@ START_TEST(optimized_equals_unoptimized)
     Graph *ref = level_cases[_i].build(), *opt = level_cases[_i].build();
     Diag d = {0};
     PipelineOptions o = { .level = 2 };
-    expect_ok(tg_finish(ref, &d) && graph_infer_shapes(ref, &d), &d);
-    expect_ok(tg_finish(opt, &d), &d);
+    tg_expect_ok(tg_finish(ref, &d) && graph_infer_shapes(ref, &d), &d);
+    tg_expect_ok(tg_finish(opt, &d), &d);
     ck_assert_msg(pipeline_run(opt, &o, &d), "%s: %s", level_cases[_i].what, d.msg);
     Value *yr = ref->outputs[0], *yo = opt->outputs[0];
     ck_assert_msg(value_same_shape(yr, yo), "%s: output shape changed", level_cases[_i].what);
     float *in = alloc_uniform((size_t)value_numel(ref->inputs[0]), 7, -1, 1);
-    float **want = run(ref, &in), **got = run(opt, &in);
+    float **want = tg_run(ref, &in), **got = tg_run(opt, &in);
     EXPECT_CLOSE(got[0], want[0], (size_t)value_numel(yr), 1e-5, 1e-6);
-    free_outputs(want, 1);
-    free_outputs(got, 1);
+    tg_free_outputs(want, 1);
+    tg_free_outputs(got, 1);
     free(in);
     graph_free(ref);
     graph_free(opt);
@@ -611,13 +580,13 @@ START_TEST(pipeline_disabled_passes)
     Diag d = {0};
     Graph *g = small_cnn(false);
     PipelineOptions o = { .level = 2, .disabled = { "simplify" }, .ndisabled = 1 };
-    expect_ok(pipeline_run(g, &o, &d), &d);
-    ck_assert_int_eq(count_op(g, OP_IDENTITY), 1);
+    tg_expect_ok(pipeline_run(g, &o, &d), &d);
+    ck_assert_int_eq(tg_count_op(g, OP_IDENTITY), 1);
     graph_free(g);
     g = small_cnn(true);
     o.disabled[0] = "fold_shapes";
-    expect_ok(pipeline_run(g, &o, &d), &d);
-    ck_assert_int_eq(count_op(g, OP_SHAPE), 0);
+    tg_expect_ok(pipeline_run(g, &o, &d), &d);
+    ck_assert_int_eq(tg_count_op(g, OP_SHAPE), 0);
     graph_free(g);
     g = small_cnn(false);
     o.disabled[0] = "nope";
@@ -647,11 +616,11 @@ START_TEST(interp_tiny_conv_by_hand)
         }
         tg_output(g, c->out[0]);
         Diag d = {0};
-        expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
+        tg_expect_ok(tg_finish(g, &d) && graph_infer_shapes(g, &d), &d);
         float in[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, *pin = in;
-        float **out = run(g, &pin);
+        float **out = tg_run(g, &pin);
         EXPECT_CLOSE(out[0], want[k], 4, 0, 0);
-        free_outputs(out, 1);
+        tg_free_outputs(out, 1);
         graph_free(g);
     }
 }
