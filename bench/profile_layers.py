@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-layer time of a model compiled to C by cnnc: wraps every kernel call of the
 generated file in a timer, builds it, runs it and prints the layers by time.
-usage: bench/profile_layers.py CNNC MODEL.onnx [--threads T] [--runs N] [--top K]"""
+usage: bench/profile_layers.py CNNC MODEL.onnx [--level -ON] [--threads T] [--runs N] [--top K]"""
 import argparse, os, re, subprocess, sys, tempfile
 
 ap = argparse.ArgumentParser()
@@ -11,11 +11,12 @@ ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--runs", type=int, default=20)
 ap.add_argument("--top", type=int, default=25)
 ap.add_argument("--cc", default="cc")
+ap.add_argument("--level", default="-O2", help="cnnc's -O level")
 a = ap.parse_args()
 
 tmp = tempfile.mkdtemp(prefix="cnnc-prof-")
 src = os.path.join(tmp, "m.c")
-subprocess.run([a.cnnc, a.model, "-o", src, "--main", "--name", "m"], check=True)
+subprocess.run([a.cnnc, a.model, a.level, "-o", src, "--main", "--name", "m"], check=True)
 text = open(src).read()
 labels = []
 
@@ -26,7 +27,7 @@ def wrap(mo):
         mo.group(3), mo.group(4), i)
 
 # the step comment ("{   /* name (Op) -> shape */") precedes each call
-text = re.sub(r"/\* (.*?) \((\w+)\) -> .*? \*/\n((?:.*\n)*?)(\s+)(rt_\w+)\(t, p, f\);",
+text = re.sub(r"/\* (.*?) \(([\w.]+)\) -> .*? \*/\n((?:.*\n)*?)(\s+)(rt_\w+)\(t, p, f\);",
               lambda m: "/* %s (%s) */\n%s%s{ double t0_ = prof_now(); %s(t, p, f); "
               "prof_t[%d] += prof_now() - t0_; prof_k[%d] = \"%s\"; }" % (
                   m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), len(labels),

@@ -47,54 +47,83 @@ static void im2col(const ConvShape *s, const float *x, float *col)
 
 #if defined(__GNUC__) && defined(__x86_64__)
 RT_API int rt_dwconv_avx512_ok(const int64_t *p);
+RT_API size_t rt_dwconv_scratch_avx512(const int64_t *p);
 RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f, const float *x,
-                                   const float *wk, float bias, const float *res, float *y);
+                                   const float *wk, float bias, const float *res, float *y,
+                                   float *scratch);
 RT_API float rt_dot_avx512(int64_t K, const float *a, const float *b);
 #endif
 
+/* One plane of a depthwise convolution, portable. */
+static void depthwise_plane(const ConvShape *s, const float *src, const float *wk, float bias,
+                            const float *rp, float *dst)
+{
+    int64_t oy, ox, ki, kj;
+    for (oy = 0; oy < s->oh; oy++) {
+        for (ox = 0; ox < s->ow; ox++) {
+            float acc = bias;
+            for (ki = 0; ki < s->kh; ki++) {
+                int64_t iy = oy * s->sh - s->pt + ki * s->dh;
+                if (iy < 0 || iy >= s->h)
+                    continue;
+                for (kj = 0; kj < s->kw; kj++) {
+                    int64_t ix = ox * s->sw - s->pl + kj * s->dw;
+                    if (ix >= 0 && ix < s->w)
+                        acc += src[iy * s->w + ix] * wk[ki * s->kw + kj];
+                }
+            }
+            if (rp)
+                acc += rp[oy * s->ow + ox];
+            dst[oy * s->ow + ox] = rt_act(s->act, acc, s->alpha, s->beta);
+        }
+    }
+}
+
+#define DW_STACK_FLOATS 16384    /* 64 KiB: a 112x112 plane with its border */
+
 /* Depthwise (one input channel per output channel): plane by plane, vectorized where the
- * CPU and the stride allow; p and f as rt_conv_f32's. */
+ * CPU and the shape allow (each thread with its own scratch plane); p and f as
+ * rt_conv_f32's. */
 static void depthwise(const ConvShape *s, const int64_t *p, const float *f, const float *x,
                       const float *w, const float *b, const float *res, float *y)
 {
-    int64_t nc = s->n * s->c, i;
+    int64_t nc = s->n * s->c;
     int fast = 0;
+    size_t scratch = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
     fast = rt_cpu_isa() >= 2 && rt_dwconv_avx512_ok(p);
+    if (fast)
+        scratch = rt_dwconv_scratch_avx512(p);
 #else
     (void)p;
+    (void)f;
 #endif
-    #pragma omp parallel for schedule(dynamic, 4) if (nc * s->oh * s->ow > 16384)
-    for (i = 0; i < nc; i++) {
-        int64_t c = i % s->c, oy, ox, ki, kj;
-        const float *src = x + i * s->h * s->w, *wk = w + c * s->kh * s->kw;
-        const float *rp = res ? res + i * s->oh * s->ow : NULL;
-        float *dst = y + i * s->oh * s->ow, bias = b ? b[c] : 0.0f;
+    #pragma omp parallel if (nc * s->oh * s->ow > 16384)
+    {
+        /* on the stack when it fits: a fresh heap block would page-fault at every call */
+        float local[DW_STACK_FLOATS];
+        float *heap = fast && scratch > DW_STACK_FLOATS ? calloc(scratch, sizeof(float)) : NULL;
+        float *buf = heap;
+        int64_t i;
+        if (fast && scratch <= DW_STACK_FLOATS) {
+            memset(local, 0, scratch * sizeof(float));
+            buf = local;
+        }
+        #pragma omp for schedule(dynamic, 4)
+        for (i = 0; i < nc; i++) {
+            int64_t c = i % s->c;
+            const float *src = x + i * s->h * s->w, *wk = w + c * s->kh * s->kw;
+            const float *rp = res ? res + i * s->oh * s->ow : NULL;
+            float *dst = y + i * s->oh * s->ow, bias = b ? b[c] : 0.0f;
 #if defined(__GNUC__) && defined(__x86_64__)
-        if (fast) {
-            rt_dwconv_plane_avx512(p, f, src, wk, bias, rp, dst);
-            continue;
-        }
-#endif
-        (void)f;
-        for (oy = 0; oy < s->oh; oy++) {
-            for (ox = 0; ox < s->ow; ox++) {
-                float acc = bias;
-                for (ki = 0; ki < s->kh; ki++) {
-                    int64_t iy = oy * s->sh - s->pt + ki * s->dh;
-                    if (iy < 0 || iy >= s->h)
-                        continue;
-                    for (kj = 0; kj < s->kw; kj++) {
-                        int64_t ix = ox * s->sw - s->pl + kj * s->dw;
-                        if (ix >= 0 && ix < s->w)
-                            acc += src[iy * s->w + ix] * wk[ki * s->kw + kj];
-                    }
-                }
-                if (rp)
-                    acc += rp[oy * s->ow + ox];
-                dst[oy * s->ow + ox] = rt_act(s->act, acc, s->alpha, s->beta);
+            if (buf) {
+                rt_dwconv_plane_avx512(p, f, src, wk, bias, rp, dst, buf);
+                continue;
             }
+#endif
+            depthwise_plane(s, src, wk, bias, rp, dst);
         }
+        free(heap);
     }
 }
 

@@ -40,6 +40,16 @@ static const ConvCase conv_cases[] = {
     {   2, 6, 5, 8,   6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, RT_ACT_SIGMOID, 0, 0 },
     {   1, 5, 6, 6,   5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, RT_ACT_HARDSIGMOID, 0.3f, 0.4f },
     {   1, 8, 40, 40, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 }, /* OpenMP */
+    /* depthwise shapes of MobileNet and EfficientNet: each vectorized variant, planes of
+     * one to five vectors a row, short last groups, asymmetric pads, wide dilations */
+    {   1, 3, 37, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, RT_ACT_CLIP, 0, 6 },
+    {   2, 4, 36, 35, 4, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 4, 1, RT_ACT_SILU, 0, 0 },
+    {   1, 3, 14, 14, 3, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 3, 1, RT_ACT_SILU, 0, 0 },
+    {   1, 2, 29, 71, 2, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 2, 0, RT_ACT_NONE, 0, 0 },
+    {   1, 2, 7, 7,   2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, RT_ACT_RELU, 0, 0 },
+    {   1, 3, 9, 20,  3, 7, 7, 1, 2, 3, 3, 3, 3, 1, 1, 3, 1, RT_ACT_SIGMOID, 0, 0 },
+    {   1, 2, 11, 19, 2, 3, 2, 2, 1, 0, 2, 3, 0, 1, 3, 2, 1, RT_ACT_HARDSWISH, 0, 0 },
+    {   1, 2, 5, 6,   2, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, 1, RT_ACT_TANH, 0, 0 },
 };
 
 static int64_t out_len(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1)

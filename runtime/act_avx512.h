@@ -1,0 +1,72 @@
+/* The AVX-512 activations as inline functions, for the kernels that apply them while a
+ * vector is still in a register (act_avx512.c, conv_dw_avx512.c). x86-64 GCC/Clang only. */
+#ifndef CNNC_ACT_AVX512_H
+#define CNNC_ACT_AVX512_H
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#include "rt.h"
+
+#define ACT512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define ACT512_INLINE static inline __attribute__((always_inline)) ACT512_TARGET
+
+ACT512_INLINE __m512 act512_exp(__m512 x)
+{
+    __m512 n, r, p;
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);     /* ln 2, high part */
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);  /* ... and the rest */
+    p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* 1 / (1 + e^-x): the reciprocal from rcp14 and one Newton step (about 23 bits) */
+ACT512_INLINE __m512 act512_sigmoid(__m512 x)
+{
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 d = _mm512_add_ps(one, act512_exp(_mm512_sub_ps(_mm512_setzero_ps(), x)));
+    __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+}
+
+/* v with the activation applied; act is one of the kinds rt_act512_ok() accepts. */
+ACT512_INLINE __m512 act512_apply(__m512 v, int act, float alpha, float beta)
+{
+    __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    switch (act) {
+    case RT_ACT_RELU:
+        return _mm512_max_ps(v, zero);
+    case RT_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(alpha)), _mm512_set1_ps(beta));
+    case RT_ACT_LEAKYRELU:
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v,
+                                  _mm512_set1_ps(alpha));
+    case RT_ACT_SIGMOID:
+        return act512_sigmoid(v);
+    case RT_ACT_SILU:
+        return _mm512_mul_ps(v, act512_sigmoid(v));
+    case RT_ACT_TANH: {                         /* tanh x = 2 sigmoid(2x) - 1 */
+        __m512 s = act512_sigmoid(_mm512_add_ps(v, v));
+        return _mm512_fmsub_ps(s, _mm512_set1_ps(2.0f), one);
+    }
+    case RT_ACT_HARDSIGMOID:
+        return _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(v, _mm512_set1_ps(alpha),
+                                                           _mm512_set1_ps(beta)), zero), one);
+    case RT_ACT_HARDSWISH: {
+        __m512 t = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+        return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(t, zero), one));
+    }
+    default:
+        return v;
+    }
+}
+
+#endif
+#endif
