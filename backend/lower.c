@@ -109,20 +109,23 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
     Value *x = n->in[0], *y = n->out[0];
     bool conv = n->op == OP_CONV;
     RtKernelId k = conv ? RT_K_CONV : n->op == OP_MAXPOOL ? RT_K_MAXPOOL : RT_K_AVGPOOL;
-    Step *st = new_step(s, k, n, conv ? 6 : 2, 17, d);
+    Step *st = new_step(s, k, n, conv ? 8 : 2, conv ? 19 : 17, d);
     if (!st)
         return false;
     st->t[0] = y;
     st->t[1] = x;
     if (conv) {
-        int64_t p[17] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3], y->dims[1],
+        int64_t pre = !n->pre.on ? 0 : n->pre.per_image ? 2 : 1;
+        int64_t p[19] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3], y->dims[1],
                           y->dims[2], y->dims[3], w->kernel[0], w->kernel[1], w->stride[0],
                           w->stride[1], w->pad[0], w->pad[1], w->dilation[0], w->dilation[1],
-                          w->group, n->ep.act };
+                          w->group, n->ep.act, pre, n->pre.act };
         memcpy(st->p, p, sizeof p);
         st->t[2] = n->in[1];
         st->t[3] = n->nin > 2 ? n->in[2] : NULL;
         st->t[5] = n->ep.residual ? n->in[3] : NULL;
+        st->t[6] = n->pre.on ? n->in[4] : NULL;
+        st->t[7] = n->pre.on ? n->in[5] : NULL;
         st->f[0] = n->ep.alpha;
         st->f[1] = n->ep.beta;
         bool depthwise = w->group == x->dims[1] && w->group == y->dims[1] && w->group > 1;
@@ -146,6 +149,8 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
             st->ws_bytes = (size_t)(x->dims[1] / w->group * w->kernel[0] * w->kernel[1] *
                                     y->dims[2] * y->dims[3]) * sizeof(float);
         }
+        if (n->pre.on && st->kernel != RT_K_CONV_PACKED)      /* fuse_input_scale's promise */
+            return diag_node(d, n, "internal error: a scaled input needs the packed conv");
     } else {
         int64_t p[17] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3], y->dims[2],
                           y->dims[3], w->kernel[0], w->kernel[1], w->stride[0], w->stride[1],

@@ -1,5 +1,5 @@
 /* --dump-ir: the graph as text, one node per line with its output shapes. Also the names
- * of fused ops ("Conv+Add+Relu") that --summary and --dot print. */
+ * of fused ops ("Conv+Add+Relu", "Affine+Relu>Conv") that --summary and --dot print. */
 #include <string.h>
 #include "ir.h"
 
@@ -10,7 +10,10 @@ static const char *const act_names[RT_ACT_COUNT] = {
 
 const char *node_label(const Node *n, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s%s%s%s", op_info[n->op].onnx, n->ep.residual ? "+Add" : "",
+    bool shift = n->pre.on && n->nin > 5 && n->in[5];
+    const char *pre = !n->pre.on ? "" : !shift ? "Mul>"
+                    : n->pre.act == RT_ACT_RELU ? "Affine+Relu>" : "Affine>";
+    snprintf(buf, size, "%s%s%s%s%s", pre, op_info[n->op].onnx, n->ep.residual ? "+Add" : "",
              n->ep.act != RT_ACT_NONE ? "+" : "", act_names[n->ep.act]);
     return buf;
 }

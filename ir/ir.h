@@ -166,6 +166,14 @@ typedef struct Node {
         float alpha, beta;
         bool residual;
     } ep;
+    /* Prologue fused into an unpadded 1x1 Conv by passes/fuse_input_scale.c: the conv
+     * reads act(x * scale + shift), per input channel, while it gathers its input. scale
+     * is in[4]: [C], or [N, C, 1, 1] when per_image (squeeze-excitation); shift is in[5]
+     * or NULL; act is NONE or RELU. */
+    struct {
+        bool on, per_image;
+        RtAct act;
+    } pre;
     bool dead;                  /* removed; compacted away by graph_compact */
 } Node;
 

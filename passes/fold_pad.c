@@ -24,8 +24,9 @@ bool pass_fold_pad(Graph *g, PassCtx *c)
         if (pad->dead || pad->op != OP_PAD || !spatial_zero_pad(pad))
             continue;
         Node *u = sole_user(g, pad->out[0]);
-        if (!u || u->in[0] != pad->out[0] || !(u->op == OP_CONV || u->op == OP_AVGPOOL))
-            continue;
+        if (!u || u->in[0] != pad->out[0] || !(u->op == OP_CONV || u->op == OP_AVGPOOL) ||
+            u->pre.on)
+            continue;           /* a scaled input: its padding would be scaled too */
         const int64_t *wp = u->a.win.pad;
         bool unpadded_pool = !wp[0] && !wp[1] && !wp[2] && !wp[3];
         if (u->op == OP_AVGPOOL && !u->a.win.count_include_pad && !unpadded_pool)

@@ -22,6 +22,7 @@ bool pass_fold_batchnorm(Graph *g, PassCtx *c);
 bool pass_bn_to_affine(Graph *g, PassCtx *c);
 bool pass_matmul_to_gemm(Graph *g, PassCtx *c);
 bool pass_fuse_epilogue(Graph *g, PassCtx *c);
+bool pass_fuse_input_scale(Graph *g, PassCtx *c);
 
 typedef struct {
     int level;                  /* 0, 1, 2 */

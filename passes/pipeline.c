@@ -19,6 +19,7 @@ static const Pass passes[] = {
     { "fold_batchnorm", pass_fold_batchnorm, 1 },
     { "bn_to_affine",   pass_bn_to_affine,   1 },
     { "fuse_epilogue",  pass_fuse_epilogue,  2 },
+    { "fuse_input_scale", pass_fuse_input_scale, 2 },   /* after: the affine has its Relu */
     { "eliminate_dead", pass_eliminate_dead, 0 },
 };
 #define NPASSES (int)(sizeof passes / sizeof passes[0])

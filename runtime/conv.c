@@ -10,6 +10,8 @@ typedef struct {
     int64_t n, c, h, w, m, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, g;
     RtAct act;
     float alpha, beta;
+    int64_t pre;                /* input scaling: 0 none, 1 per channel, 2 per image */
+    RtAct pre_act;
 } ConvShape;
 
 static ConvShape conv_shape(const int64_t *p, const float *f)
@@ -19,6 +21,7 @@ static ConvShape conv_shape(const int64_t *p, const float *f)
     s.m = p[4]; s.oh = p[5]; s.ow = p[6]; s.kh = p[7]; s.kw = p[8];
     s.sh = p[9]; s.sw = p[10]; s.pt = p[11]; s.pl = p[12]; s.dh = p[13]; s.dw = p[14];
     s.g = p[15]; s.act = (RtAct)p[16]; s.alpha = f[0]; s.beta = f[1];
+    s.pre = p[17]; s.pre_act = (RtAct)p[18];
     return s;
 }
 
@@ -177,7 +180,7 @@ static void conv_small(const ConvShape *s, const float *x, const float *w, const
  * gathered straight from the input (no im2col buffer) and the epilogue fused. ap holds
  * the weights of each group packed by rt_gemm_pack_a, one group after another. */
 static void conv_gemm(const ConvShape *s, const float *x, const float *ap, const float *b,
-                      const float *res, float *y)
+                      const float *res, const float *scale, const float *shift, float *y)
 {
     int64_t cg = s->c / s->g, mg = s->m / s->g, kdim = cg * s->kh * s->kw, hw = s->oh * s->ow;
     int64_t n, g;
@@ -192,6 +195,11 @@ static void conv_gemm(const ConvShape *s, const float *x, const float *ap, const
             memset(&B, 0, sizeof B);
             B.x = x + (n * s->c + g * cg) * s->h * s->w;
             B.ldb = hw;
+            if (s->pre) {
+                B.scale = scale + (s->pre == 2 ? n * s->c : 0) + g * cg;
+                B.shift = shift ? shift + g * cg : NULL;
+                B.pre_act = s->pre_act;
+            }
             if (!direct) {
                 B.h = s->h; B.w = s->w; B.ow = s->ow; B.kh = s->kh; B.kw = s->kw;
                 B.sh = s->sh; B.sw = s->sw; B.pt = s->pt; B.pl = s->pl;
@@ -237,7 +245,7 @@ RT_API void rt_conv_f32(void *const *t, const int64_t *p, const float *f)
         size_t gsize = rt_gemm_packed_a_size(mg, kdim);
         for (g = 0; g < s.g; g++)
             rt_gemm_pack_a(mg, kdim, w + g * mg * kdim, kdim, ap + (size_t)g * gsize);
-        conv_gemm(&s, x, ap, b, res, y);
+        conv_gemm(&s, x, ap, b, res, t[6], t[7], y);
         free(ap);
         return;
     }
@@ -280,5 +288,5 @@ RT_API void rt_conv_packed_f32(void *const *t, const int64_t *p, const float *f)
         depthwise(&s, p, f, t[1], t[2], t[3], t[5], t[0]);
         return;
     }
-    conv_gemm(&s, t[1], t[2], t[3], t[5], t[0]);
+    conv_gemm(&s, t[1], t[2], t[3], t[5], t[6], t[7], t[0]);
 }

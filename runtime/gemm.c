@@ -16,6 +16,8 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 RT_API void rt_gemm_tile_avx512(const RtGemmTile *t);
 RT_API void rt_gemm_tile_avx2(const RtGemmTile *t);
+RT_API void rt_gemm_pack_row_avx512(const float *src, int64_t nc, int64_t pstride, float *d,
+                                    int scaled, float s, float t, int relu);
 RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a, const float *b,
                                int64_t ldb, float *c, int accumulate);
 RT_API int rt_act512_ok(int act);
@@ -178,12 +180,27 @@ static void gemm_im2col_row(const RtGemmB *B, int64_t kk, int64_t j0, int64_t nc
     }
 }
 
+/* row[0..n) = act(src * s + t): the input scaling a conv took over (RtGemmB). */
+static void gemm_scale_row(const float *src, int64_t n, float s, float t, RtAct act,
+                           float *row)
+{
+    int64_t j;
+    if (act == RT_ACT_RELU)
+        for (j = 0; j < n; j++) {
+            float v = src[j] * s + t;
+            row[j] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (j = 0; j < n; j++)
+            row[j] = src[j] * s + t;
+}
+
 /* Rows k0.. and columns j0..j0+nc-1 of B as panels of nr columns, kc rows each; row[]
  * (nc floats) is scratch for the convolution's gathered rows. */
 static void gemm_pack_b(const RtGemmB *B, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
                         int nr, float *dst, float *row)
 {
-    int64_t p, k, full = nc / nr * nr;
+    int64_t p, k, full = nc / nr * nr, taps = B->kh ? B->kh * B->kw : 1;
     for (k = 0; k < kc; k++) {
         const float *src = B->x + (k0 + k) * B->ldb + j0;
         float *d = dst + k * nr;
@@ -191,12 +208,23 @@ static void gemm_pack_b(const RtGemmB *B, int64_t k0, int64_t kc, int64_t j0, in
             gemm_im2col_row(B, k0 + k, j0, nc, row);
             src = row;
         }
-        if (nr == 32)
-            for (p = 0; p < full; p += 32, d += kc * 32)
-                memcpy(d, src + p, 32 * sizeof(float));
-        else
-            for (p = 0; p < full; p += nr, d += kc * nr)
-                memcpy(d, src + p, (size_t)nr * sizeof(float));
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (nr == 32) {                 /* only the AVX-512 kernel's panels are 32 wide */
+            int64_t c = (k0 + k) / taps;
+            rt_gemm_pack_row_avx512(src, nc, kc * 32, d, B->scale != NULL,
+                                    B->scale ? B->scale[c] : 1.0f,
+                                    B->shift ? B->shift[c] : 0.0f, B->pre_act == RT_ACT_RELU);
+            continue;
+        }
+#endif
+        if (B->scale) {
+            int64_t c = (k0 + k) / taps;
+            gemm_scale_row(src, nc, B->scale[c], B->shift ? B->shift[c] : 0.0f, B->pre_act,
+                           row);
+            src = row;
+        }
+        for (p = 0; p < full; p += nr, d += kc * nr)
+            memcpy(d, src + p, (size_t)nr * sizeof(float));
         if (full < nc) {
             memcpy(d, src + full, (size_t)(nc - full) * sizeof(float));
             memset(d + nc - full, 0, (size_t)(nr - (nc - full)) * sizeof(float));
@@ -328,6 +356,11 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
                                 gemm_im2col_row(B, k, j, 1, &col);
                             else
                                 col = B->x[k * B->ldb + j];
+                            if (B->scale) {
+                                int64_t c = B->kh ? k / (B->kh * B->kw) : k;
+                                gemm_scale_row(&col, 1, B->scale[c],
+                                               B->shift ? B->shift[c] : 0.0f, B->pre_act, &col);
+                            }
                             v += Ap[(i / RT_GEMM_MR * K + k) * RT_GEMM_MR + i % RT_GEMM_MR] * col;
                         }
                         if (ep) {

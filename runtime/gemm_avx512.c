@@ -108,6 +108,26 @@ G512_TARGET RT_API void rt_gemm_tile_avx512(const RtGemmTile *t)
     G512_STORE(c, 0);
 }
 
+/* Row k of a block of B into each of its 32-wide panels (pstride floats apart), the last
+ * one zero-padded: nc floats from src, read as act(src * s + t) when scaled (RtGemmB). */
+G512_TARGET RT_API void rt_gemm_pack_row_avx512(const float *src, int64_t nc, int64_t pstride,
+                                                float *d, int scaled, float s, float t,
+                                                int relu)
+{
+    const __m512 vs = _mm512_set1_ps(s), vt = _mm512_set1_ps(t), zero = _mm512_setzero_ps();
+    int64_t j, end = (nc + 31) / 32 * 32;
+    for (j = 0; j < end; j += 16, d += (j % 32 == 0 ? pstride - 16 : 16)) {
+        __mmask16 m = nc - j >= 16 ? 0xFFFF : nc > j ? (__mmask16)((1u << (nc - j)) - 1) : 0;
+        __m512 v = _mm512_maskz_loadu_ps(m, src + j);
+        if (scaled) {
+            v = _mm512_maskz_mov_ps(m, _mm512_fmadd_ps(v, vs, vt));
+            if (relu)
+                v = _mm512_max_ps(v, zero);
+        }
+        _mm512_storeu_ps(d, v);
+    }
+}
+
 /* Few rows of C (a matrix-vector product in effect, e.g. a classifier at batch 1):
  * c[0:n] (+)= a[0:K] * B[K, 0:n] straight from B, which is read once. */
 G512_TARGET RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a,

@@ -83,6 +83,11 @@ typedef struct {
     const float *x;             /* B[K,N] with leading dimension ldb, or the conv input */
     int64_t ldb;
     int64_t h, w, ow, kh, kw, sh, sw, pt, pl, dh, dw;   /* conv geometry; kh == 0: plain */
+    /* B's rows read as act(x * scale[c] + shift[c]), c = row / (kh * kw), when scale is
+     * set (shift may be NULL; act NONE or RELU). Every value is scaled, so the conv must
+     * have no padding. */
+    const float *scale, *shift;
+    RtAct pre_act;
 } RtGemmB;
 
 typedef struct {

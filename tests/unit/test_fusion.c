@@ -169,6 +169,71 @@ static void check_late_shortcut(Graph *g)
     ck_assert(g->nodes[1]->ep.residual && !g->nodes[0]->ep.residual);
 }
 
+/* DenseNet's bottleneck: BN+Relu after a concat feeding a 1x1 conv (the conv takes the
+ * scaling over) and, through a second BN+Relu, a padded 3x3 conv (it cannot). */
+static Graph *dense_bottleneck(void)
+{
+    Graph *g = tg_new(13);
+    Value *x = TG_INPUT(g, "x", 1, 3, 6, 6);
+    Node *c0 = TG_NODE(g, OP_CONV, "c0", 1, x, weights(g, "w0", 2, 3, 1, 61));
+    Node *cat = TG_NODE(g, OP_CONCAT, "cat", 1, x, c0->out[0]);
+    tg_attr_i(g, cat, "axis", 1);
+    Node *bn1 = batchnorm(g, "bn1", cat->out[0], 5, 50);
+    Node *r1 = TG_NODE(g, OP_RELU, "r1", 1, bn1->out[0]);
+    Node *c1 = TG_NODE(g, OP_CONV, "c1", 1, r1->out[0], weights(g, "w1", 4, 5, 1, 62));
+    Node *cat2 = TG_NODE(g, OP_CONCAT, "cat2", 1, cat->out[0], c1->out[0]);
+    tg_attr_i(g, cat2, "axis", 1);
+    Node *bn2 = batchnorm(g, "bn2", cat2->out[0], 9, 60);
+    Node *r2 = TG_NODE(g, OP_RELU, "r2", 1, bn2->out[0]);
+    Node *c2 = TG_NODE(g, OP_CONV, "c2", 1, r2->out[0], weights(g, "w2", 2, 9, 3, 63));
+    TG_INTS(g, c2, "pads", 1, 1, 1, 1);
+    tg_output(g, c2->out[0]);
+    return g;
+}
+
+static void check_dense_bottleneck(Graph *g)
+{
+    Node *aff = only(g, OP_CHANNELAFFINE), *c1 = NULL;
+    ck_assert_int_eq(tg_count_op(g, OP_CHANNELAFFINE), 1);
+    ck_assert_int_eq(aff->ep.act, RT_ACT_RELU);
+    ck_assert_int_eq(aff->in[0]->dims[1], 9);   /* the one before the padded conv stays */
+    for (int i = 0; i < g->nnodes; i++)
+        if (strcmp(g->nodes[i]->name, "c1") == 0)
+            c1 = g->nodes[i];
+    ck_assert_ptr_nonnull(c1);
+    ck_assert(c1->pre.on && !c1->pre.per_image && c1->pre.act == RT_ACT_RELU);
+    ck_assert_int_eq(c1->in[0]->dims[1], 5);    /* reads the concat itself */
+    ck_assert_ptr_nonnull(c1->in[4]);
+    ck_assert_ptr_nonnull(c1->in[5]);
+}
+
+/* Squeeze-excitation at batch 2: the channel weights differ per image, and the Mul that
+ * applies them goes into the 1x1 projection conv after it. */
+static Graph *se_block(void)
+{
+    Graph *g = tg_new(13);
+    Value *x = TG_INPUT(g, "x", 2, 6, 5, 5);
+    Node *pool = TG_NODE(g, OP_GLOBALAVGPOOL, "pool", 1, x);
+    Node *sq = TG_NODE(g, OP_CONV, "squeeze", 1, pool->out[0], weights(g, "ws", 2, 6, 1, 71),
+                       tg_const(g, "bs", 1, TG_DIMS(2), NULL, 72, -0.2f, 0.2f));
+    Node *r = TG_NODE(g, OP_RELU, "r", 1, sq->out[0]);
+    Node *ex = TG_NODE(g, OP_CONV, "excite", 1, r->out[0], weights(g, "we", 6, 2, 1, 73));
+    Node *sig = TG_NODE(g, OP_SIGMOID, "sig", 1, ex->out[0]);
+    Node *mul = TG_NODE(g, OP_MUL, "scale", 1, sig->out[0], x);
+    Node *proj = TG_NODE(g, OP_CONV, "project", 1, mul->out[0], weights(g, "wp", 4, 6, 1, 74));
+    tg_output(g, proj->out[0]);
+    return g;
+}
+
+static void check_se_block(Graph *g)
+{
+    ck_assert_int_eq(tg_count_op(g, OP_MUL), 0);
+    Node *proj = g->nodes[g->nnodes - 1];
+    ck_assert(proj->pre.on && proj->pre.per_image && proj->pre.act == RT_ACT_NONE);
+    ck_assert_ptr_eq(proj->in[0], g->inputs[0]);
+    ck_assert_ptr_null(proj->in[5]);
+}
+
 typedef struct {
     const char *what;
     Graph *(*build)(void);
@@ -181,6 +246,8 @@ static const Case cases[] = {
     { "MatMul+Add+BN+Clip into one Gemm", matmul_bn_clip, check_matmul_bn_clip },
     { "BN after concat, transposes, pad", dense_block, check_dense_block },
     { "residual into a later shortcut", late_shortcut, check_late_shortcut },
+    { "BN+Relu into the next 1x1 conv", dense_bottleneck, check_dense_bottleneck },
+    { "squeeze-excitation Mul into the projection", se_block, check_se_block },
 };
 
 /* ---- the tests ------------------------------------------------------------------------- */

@@ -40,6 +40,9 @@ static const ConvCase conv_cases[] = {
     {   2, 6, 5, 8,   6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, RT_ACT_SIGMOID, 0, 0 },
     {   1, 5, 6, 6,   5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, RT_ACT_HARDSIGMOID, 0.3f, 0.4f },
     {   1, 8, 40, 40, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 }, /* OpenMP */
+    /* unpadded, so also run with the input scalings: 1x1 over several blocks, 3x3 gathered */
+    {   2, 40, 30, 30, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    {   1, 6, 9, 11,  7, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, 1, 0, RT_ACT_RELU, 0, 0 },
     /* depthwise shapes of MobileNet and EfficientNet: each vectorized variant, planes of
      * one to five vectors a row, short last groups, asymmetric pads, wide dilations */
     {   1, 3, 37, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, RT_ACT_CLIP, 0, 6 },
@@ -74,10 +77,23 @@ START_TEST(conv_matches_reference)
     float *y = malloc(ny * sizeof *y), *want = malloc(ny * sizeof *want);
     float *ws = malloc((size_t)(kdim * oh * ow) * sizeof(float));
     float *wp = malloc(gsize * (size_t)c->g * sizeof(float));
+    /* input scalings a conv can take over (unpadded convs only): none; relu(x * s[c] +
+     * t[c]) as after DenseNet's BatchNorm; x * s[n, c] as after a squeeze-excitation */
+    bool unpadded = !c->pt && !c->pl && !c->pb && !c->pr;
+    float *sc = alloc_uniform((size_t)(c->n * c->c), 400 + _i, 0.2f, 1.5f);
+    float *sh = alloc_uniform((size_t)c->c, 500 + _i, -0.5f, 0.5f);
+    float *xs = malloc(nx * sizeof *xs);
     use_isa(_i % NISA);
     for (int64_t g = 0; g < c->g; g++)
         rt_gemm_pack_a(mg, kdim, w + g * mg * kdim, kdim, wp + (size_t)g * gsize);
+    for (int pre = 0; pre < (unpadded && !depthwise ? 3 : 1); pre++)
     for (int with_res = 0; with_res < 2; with_res++) {
+        for (size_t i = 0; i < nx; i++) {
+            int64_t plane = (int64_t)i / (c->h * c->w), n = plane / c->c, ch = plane % c->c;
+            double v = pre == 1 ? (double)x[i] * sc[ch] + sh[ch]
+                     : pre == 2 ? (double)x[i] * sc[n * c->c + ch] : x[i];
+            xs[i] = (float)(pre == 1 && v < 0 ? 0 : v);
+        }
         for (int64_t n = 0; n < c->n; n++)
             for (int64_t m = 0; m < c->m; m++)
                 for (int64_t oy = 0; oy < oh; oy++)
@@ -92,20 +108,25 @@ START_TEST(conv_matches_reference)
                                     if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w)
                                         continue;
                                     acc += (double)w[((m * cg + ci) * c->kh + ki) * c->kw + kj] *
-                                           x[((n * c->c + g * cg + ci) * c->h + iy) * c->w + ix];
+                                           xs[((n * c->c + g * cg + ci) * c->h + iy) * c->w + ix];
                                 }
                         want[at] = (float)ref_act(c->act, acc, c->alpha, c->beta);
                     }
-        int64_t p[17] = { c->n, c->c, c->h, c->w, c->m, oh, ow, c->kh, c->kw, c->sh, c->sw,
-                          c->pt, c->pl, c->dh, c->dw, c->g, c->act };
+        int64_t p[19] = { c->n, c->c, c->h, c->w, c->m, oh, ow, c->kh, c->kw, c->sh, c->sw,
+                          c->pt, c->pl, c->dh, c->dw, c->g, c->act, pre,
+                          pre == 1 ? RT_ACT_RELU : RT_ACT_NONE };
         float f[4] = { c->alpha, c->beta, 0, 0 };
-        memset(y, 0xff, ny * sizeof *y);   /* NaN: every element must be written */
-        RUN(CONV, y, x, w, b, ws, with_res ? r : NULL);
-        EXPECT_CLOSE(y, want, ny, 1e-4, 1e-4);
+        if (!pre) {
+            memset(y, 0xff, ny * sizeof *y);   /* NaN: every element must be written */
+            RUN(CONV, y, x, w, b, ws, with_res ? r : NULL, NULL, NULL);
+            EXPECT_CLOSE(y, want, ny, 1e-4, 1e-4);
+        }
         memset(y, 0xff, ny * sizeof *y);   /* depthwise weights are passed unpacked */
-        RUN(CONV_PACKED, y, x, depthwise ? w : wp, b, NULL, with_res ? r : NULL);
+        RUN(CONV_PACKED, y, x, depthwise ? w : wp, b, NULL, with_res ? r : NULL,
+            pre ? sc : NULL, pre == 1 ? sh : NULL);
         EXPECT_CLOSE(y, want, ny, 1e-4, 1e-4);
     }
+    free(sc); free(sh); free(xs);
     free(x); free(w); free(wp); free(b); free(r); free(y); free(want); free(ws);
 }
 END_TEST
