@@ -122,6 +122,24 @@ typedef struct {
     float alpha, beta;
 } RtGemmTile;
 
+/* Stride-1 convolutions with output channels as lanes (runtime/conv_direct.c): weights
+ * packed once by the compiler, and one tile of 12 output pixels x mb (16 or 32) channels. */
+RT_API size_t rt_conv_direct_weights_size(int64_t M, int64_t K);    /* in floats */
+RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, float *dst);
+RT_API int rt_conv_direct_ok(const int64_t *p);
+RT_API size_t rt_conv_direct_workspace(const int64_t *p);          /* in floats */
+
+typedef struct {
+    const float *x;             /* bordered input at the tile's first pixel */
+    const float *w;             /* the channel block's packed weights, K rows of mb */
+    int64_t c, kh, kw, plane, row, dw;  /* input channels, window, strides in floats */
+    int64_t j0, span, wp, ow, hw;       /* first pixel, pixels in all, padded/real widths */
+    float *y;                   /* the block's first output channel plane */
+    const float *res, *bias;    /* the same for the residual; bias of the block's channels */
+    int mb, act;
+    float alpha, beta;
+} RtConvDirectTile;
+
 RT_API float rt_act(RtAct act, float x, float alpha, float beta);
 RT_API void rt_act_inplace(float *y, size_t n, RtAct act, float alpha, float beta);
 

@@ -43,6 +43,13 @@ static const ConvCase conv_cases[] = {
     /* unpadded, so also run with the input scalings: 1x1 over several blocks, 3x3 gathered */
     {   2, 40, 30, 30, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 6, 9, 11,  7, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, 1, 0, RT_ACT_RELU, 0, 0 },
+    /* whole vectors of output channels at stride 1, so also run by the direct kernel */
+    {   1, 5, 9, 13, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    {   2, 3, 7, 7,  48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, RT_ACT_RELU, 0, 0 },
+    {   1, 4, 12, 10, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, RT_ACT_SILU, 0, 0 },
+    {   1, 6, 11, 9, 64, 3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 1, 1, RT_ACT_CLIP, 0, 6 },
+    {   1, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_LEAKYRELU, 0.1f, 0 },
+    {   1, 2, 5, 4,  16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     /* depthwise shapes of MobileNet and EfficientNet: each vectorized variant, planes of
      * one to five vectors a row, short last groups, asymmetric pads, wide dilations */
     {   1, 3, 37, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, RT_ACT_CLIP, 0, 6 },
@@ -125,6 +132,16 @@ START_TEST(conv_matches_reference)
         RUN(CONV_PACKED, y, x, depthwise ? w : wp, b, NULL, with_res ? r : NULL,
             pre ? sc : NULL, pre == 1 ? sh : NULL);
         EXPECT_CLOSE(y, want, ny, 1e-4, 1e-4);
+        if (rt_conv_direct_ok(p)) {
+            float *wd = malloc(rt_conv_direct_weights_size(c->m, kdim) * sizeof(float));
+            float *wsd = malloc(rt_conv_direct_workspace(p) * sizeof(float));
+            rt_conv_direct_pack_weights(c->m, kdim, w, wd);
+            memset(y, 0xff, ny * sizeof *y);
+            RUN(CONV_DIRECT, y, x, wd, b, wsd, with_res ? r : NULL, NULL, NULL);
+            EXPECT_CLOSE(y, want, ny, 1e-4, 1e-4);
+            free(wd);
+            free(wsd);
+        }
     }
     free(sc); free(sh); free(xs);
     free(x); free(w); free(wp); free(b); free(r); free(y); free(want); free(ws);
