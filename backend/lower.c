@@ -97,8 +97,8 @@ static bool use_winograd(const Graph *g, const WindowAttr *w, const Value *x, co
                          const Value *wt)
 {
     int64_t tiles = (y->dims[2] + 3) / 4 * ((y->dims[3] + 3) / 4);
-    return g->winograd && w->kernel[0] == 3 && w->kernel[1] == 3 && w->stride[0] == 1 && w->stride[1] == 1 &&
-           w->dilation[0] == 1 && w->dilation[1] == 1 && w->group == 1 &&
+    return g->winograd && w->kernel[0] == 3 && w->kernel[1] == 3 && w->stride[0] == 1 &&
+           w->stride[1] == 1 && w->dilation[0] == 1 && w->dilation[1] == 1 && w->group == 1 &&
            x->dims[1] >= 64 && y->dims[1] >= 64 && tiles >= 40 &&
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }
@@ -202,7 +202,9 @@ static bool lower_gemm(Schedule *s, Node *n, Diag *d)
     const GemmAttr *ga = &n->a.gemm;
     Value *a = n->in[0], *b = n->in[1], *c = n->nin > 2 ? n->in[2] : NULL, *y = n->out[0];
     bool tb = ga->trans_b;
-    if (tb && b->kind == VAL_CONSTANT) {
+    /* A classifier at batch 1-4 reads its weights once, as dot products along rows of B
+     * [N, K]: contiguous streams. Larger batches transpose B once, for the packed GEMM. */
+    if (tb && b->kind == VAL_CONSTANT && y->dims[0] > 4) {
         b = transposed_constant(s->g, b);
         if (!b)
             return diag_error(d, "out of memory");

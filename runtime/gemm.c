@@ -20,6 +20,7 @@ RT_API void rt_gemm_pack_row_avx512(const float *src, int64_t nc, int64_t pstrid
                                     int scaled, float s, float t, int relu);
 RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a, const float *b,
                                int64_t ldb, float *c, int accumulate);
+RT_API float rt_dot_avx512(int64_t K, const float *a, const float *b);
 RT_API int rt_act512_ok(int act);
 RT_API void rt_act_avx512(float *y, int64_t n, int act, float alpha, float beta);
 #endif
@@ -433,6 +434,33 @@ RT_API void rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t ld
     }
 }
 
+/* Y[M,N] = A[M,K] B[N,K]^T for a few rows of A: each row of B, streamed once from memory,
+ * meets every row of A while it is in cache. Threads split the rows of B. */
+static void gemm_dots(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
+                      float *y)
+{
+    int64_t j;
+    int avx512 = gemm_isa() == GEMM_AVX512;
+    #pragma omp parallel for if (M * N * K >= 200000) schedule(static)
+    for (j = 0; j < N; j++) {
+        const float *bj = b + j * K;
+        int64_t i, k;
+        for (i = 0; i < M; i++) {
+            float s = 0.0f;
+#if defined(__GNUC__) && defined(__x86_64__)
+            if (avx512) {
+                y[i * N + j] = rt_dot_avx512(K, a + i * K, bj);
+                continue;
+            }
+#endif
+            for (k = 0; k < K; k++)
+                s += a[i * K + k] * bj[k];
+            y[i * N + j] = s;
+        }
+    }
+    (void)avx512;
+}
+
 /* Y = alpha * op(A) * op(B) + beta * C, then the activation.
  * t: y a b c(or NULL); p: M N K transA transB cmode act; f: alpha beta act_alpha act_beta
  * cmode says how C broadcasts: 0 none, 1 scalar, 2 row vector [N], 3 column [M,1], 4 [M,N]. */
@@ -445,6 +473,8 @@ RT_API void rt_gemm_f32(void *const *t, const int64_t *p, const float *f)
     float alpha = f[0], beta = f[1];
     if (!ta && !tb) {
         rt_sgemm(M, N, K, a, K, b, N, y, N, 0);
+    } else if (!ta && M <= 4) {
+        gemm_dots(M, N, K, a, b, y);
     } else {
         /* Transposed operands that were not constants to pre-transpose: strided dots. */
         int64_t sai = ta ? 1 : K, sak = ta ? M : 1, sbk = tb ? 1 : N, sbj = tb ? K : 1;

@@ -62,7 +62,8 @@ END_TEST
 START_TEST(gemm_all_modes)
 {
     int ta = _i / 10 % 2, tb = _i / 5 % 2, cmode = _i % 5;
-    int64_t M = 9, N = 35, K = 13;
+    /* three rows take the dot-product path when B is transposed */
+    int64_t M = (ta + tb + cmode) % 2 ? 3 : 9, N = 35, K = 37;
     float alpha = 1.5f, beta = -0.7f;
     size_t nc[] = { 1, 1, (size_t)N, (size_t)M, (size_t)(M * N) };
     float *a = alloc_uniform((size_t)(M * K), 40 + _i, -1, 1);
