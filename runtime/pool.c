@@ -1,5 +1,6 @@
 /* Pooling over NCHW tensors: max, average (with ONNX's count_include_pad rule) and global. */
 #include <float.h>
+#include <stdlib.h>
 #include "rt.h"
 
 /* p: N C H W OH OW KH KW SH SW PT PL PB PR DH DW count_include_pad */
@@ -10,8 +11,11 @@
 
 #if defined(__GNUC__) && defined(__x86_64__)
 RT_API int rt_maxpool_avx512_ok(const int64_t *p);
-RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *x, float *y);
+RT_API size_t rt_maxpool_scratch_avx512(const int64_t *p);
+RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *x, float *y, float *scratch);
 #endif
+
+#define POOL_STACK_FLOATS 16384   /* 64 KiB: a 112x112 plane with its border */
 
 RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
 {
@@ -21,10 +25,29 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
     (void)f; (void)pb; (void)pr;
 #if defined(__GNUC__) && defined(__x86_64__)
     if (rt_cpu_isa() >= 2 && rt_maxpool_avx512_ok(p)) {    /* runtime/pool_avx512.c */
-        #pragma omp parallel for schedule(static) if (nc * oh * ow > 16384)
-        for (i = 0; i < nc; i++)
-            rt_maxpool_plane_avx512(p, x + i * h * w, y + i * oh * ow);
-        return;
+        size_t scratch = rt_maxpool_scratch_avx512(p);
+        int failed = 0;
+        #pragma omp parallel if (nc * oh * ow > 16384)
+        {
+            /* on the stack when it fits: a fresh heap block would page-fault every call */
+            float local[POOL_STACK_FLOATS];
+            float *heap = scratch > POOL_STACK_FLOATS ? malloc(scratch * sizeof(float)) : NULL;
+            float *buf = scratch > POOL_STACK_FLOATS ? heap : local;
+            size_t k;
+            for (k = 0; buf && k < scratch; k++)
+                buf[k] = -FLT_MAX;
+            if (!buf) {
+                #pragma omp atomic write
+                failed = 1;     /* then the portable loop below does every plane */
+            }
+            #pragma omp for schedule(static)
+            for (i = 0; i < nc; i++)
+                if (buf)
+                    rt_maxpool_plane_avx512(p, x + i * h * w, y + i * oh * ow, buf);
+            free(heap);
+        }
+        if (!failed)
+            return;
     }
 #endif
     #pragma omp parallel for schedule(static)

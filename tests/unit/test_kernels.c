@@ -160,6 +160,9 @@ static const PoolCase pool_cases[] = {
     {  9, 10, 3, 2, 1, 3, 1, 0, 2, 1, 1, 1, 0, 1 },    /* asymmetric pads */
     {  9, 11, 3, 3, 2, 1, 2, 1, 2, 1, 2, 3, 0, 0 },    /* dilation (max only) */
     { 11,  8, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1 },
+    { 40, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 },    /* GoogLeNet's stride 1 */
+    { 27, 27, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0 },    /* SqueezeNet's ceil mode */
+    {140, 130, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 0 },   /* a plane past the stack scratch */
 };
 
 static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1,

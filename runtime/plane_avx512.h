@@ -1,0 +1,129 @@
+/* One channel plane at a time with AVX-512, for the depthwise convolution and max pooling
+ * (conv_dw_avx512.c, pool_avx512.c). The plane is first copied into a scratch plane with a
+ * border of the window's neutral value (0 for the convolution, -FLT_MAX for the pooling;
+ * written once per thread by the caller), so that no load needs a mask for the padding;
+ * then 16 output pixels of a row make one vector and four such vectors (of one row, or of
+ * several for narrow planes) are computed together, so that four independent chains hide
+ * each other's latency. Stride 2 loads 32 pixels and keeps the even ones. x86-64 GCC/Clang
+ * only. */
+#ifndef CNNC_PLANE_AVX512_H
+#define CNNC_PLANE_AVX512_H
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <float.h>
+#include <immintrin.h>
+#include "rt.h"
+#include "act_avx512.h"
+
+#define PL512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define PL512_INLINE static inline __attribute__((always_inline)) PL512_TARGET
+#define PL512_GROUP 4           /* output vectors in flight (a0..a3) */
+
+typedef struct {
+    int64_t h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw;
+    int64_t hp, wp, nvec;       /* the scratch plane, and output vectors per row */
+} PlaneGeom;
+
+/* The scratch plane's size follows from the window: every tap of the last vector (32
+ * floats at stride 2) stays inside its row. */
+static inline void plane_geom_finish(PlaneGeom *g)
+{
+    g->nvec = (g->ow + 15) / 16;
+    g->hp = (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    g->wp = (g->nvec * 16 * g->sw + (g->kw - 1) * g->dw + 1 + 15) / 16 * 16;
+}
+
+/* The input plane inside its zero border: row r, column c hold x[r - pt][c - pl]. Only
+ * the interior is written; the border stays as calloc left it. */
+PL512_INLINE void plane_copy(const PlaneGeom *g, const float *x, float *xp)
+{
+    int64_t iy, left = g->pl < g->wp ? g->pl : g->wp, n = g->w, j;
+    if (n > g->wp - left)
+        n = g->wp - left;
+    for (iy = 0; iy < g->h && iy + g->pt < g->hp; iy++) {
+        const float *src = x + iy * g->w;
+        float *d = xp + (iy + g->pt) * g->wp + left;
+        if (iy + g->pt < 0)
+            continue;
+        for (j = 0; j + 16 <= n; j += 16)
+            _mm512_storeu_ps(d + j, _mm512_loadu_ps(src + j));
+        if (j < n) {
+            __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+            _mm512_mask_storeu_ps(d + j, m, _mm512_maskz_loadu_ps(m, src + j));
+        }
+    }
+}
+
+PL512_INLINE __m512 plane_load(const float *src, int sw)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    if (sw == 1)
+        return _mm512_loadu_ps(src);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(src), even, _mm512_loadu_ps(src + 16));
+}
+
+/* The plane's output vectors, four at a time in a0..a3: the weighted sum of the window
+ * (wk) plus bias, residual and activation, or (is_max) its maximum. kh, kw, sw and is_max
+ * are constants after inlining for the common windows. */
+PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float *wk, float bias,
+                               const float *res, float *y, int act, float alpha, float beta,
+                               int64_t kh, int64_t kw, int64_t sw, int is_max)
+{
+    int64_t total = g->oh * g->nvec, it, oy = 0, v = 0;
+    __mmask16 tail = (__mmask16)((1u << (g->ow - (g->nvec - 1) * 16)) - 1);
+    for (it = 0; it < total; it += PL512_GROUP) {
+        const float *base[PL512_GROUP];
+        int64_t at[PL512_GROUP], ki, kj;
+        __mmask16 keep[PL512_GROUP];
+        __m512 a0, a1, a2, a3, out[PL512_GROUP];
+        int u, nu = total - it < PL512_GROUP ? (int)(total - it) : PL512_GROUP;
+        for (u = 0; u < PL512_GROUP; u++) {
+            /* a short last group repeats its last vector, computed but not stored */
+            base[u] = xp + oy * g->sh * g->wp + v * 16 * sw;
+            at[u] = oy * g->ow + v * 16;
+            keep[u] = v == g->nvec - 1 ? tail : (__mmask16)0xFFFF;
+            if (u < nu - 1 && ++v == g->nvec) {
+                v = 0;
+                oy++;
+            }
+        }
+        if (++v == g->nvec) {
+            v = 0;
+            oy++;
+        }
+        a0 = a1 = a2 = a3 = _mm512_set1_ps(is_max ? -FLT_MAX : bias);
+#pragma GCC unroll 8
+        for (ki = 0; ki < kh; ki++) {
+            const float *r0 = base[0] + ki * g->dh * g->wp, *r1 = base[1] + ki * g->dh * g->wp;
+            const float *r2 = base[2] + ki * g->dh * g->wp, *r3 = base[3] + ki * g->dh * g->wp;
+#pragma GCC unroll 8
+            for (kj = 0; kj < kw; kj++) {
+                int64_t off = kj * g->dw;
+                if (is_max) {
+                    a0 = _mm512_max_ps(plane_load(r0 + off, (int)sw), a0);
+                    a1 = _mm512_max_ps(plane_load(r1 + off, (int)sw), a1);
+                    a2 = _mm512_max_ps(plane_load(r2 + off, (int)sw), a2);
+                    a3 = _mm512_max_ps(plane_load(r3 + off, (int)sw), a3);
+                } else {
+                    __m512 w = _mm512_set1_ps(wk[ki * kw + kj]);
+                    a0 = _mm512_fmadd_ps(plane_load(r0 + off, (int)sw), w, a0);
+                    a1 = _mm512_fmadd_ps(plane_load(r1 + off, (int)sw), w, a1);
+                    a2 = _mm512_fmadd_ps(plane_load(r2 + off, (int)sw), w, a2);
+                    a3 = _mm512_fmadd_ps(plane_load(r3 + off, (int)sw), w, a3);
+                }
+            }
+        }
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+        for (u = 0; u < nu; u++) {
+            __m512 v = out[u];
+            if (!is_max && res)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep[u], res + at[u]));
+            if (!is_max)
+                v = act512_apply(v, act, alpha, beta);
+            _mm512_mask_storeu_ps(y + at[u], keep[u], v);
+        }
+    }
+}
+
+#endif
+#endif
