@@ -1,11 +1,12 @@
-/* Stride-1 convolutions with few output channels (DenseNet's 3x3 growth layers, Inception's
- * branches): the packed GEMM would spend as long packing its input as multiplying, since
- * each packed column serves only M rows. Here nothing is packed at run time: output
- * channels are the vector lanes (weights packed at compile time as K rows of 32 or 16
- * channels) and output pixels are broadcast straight from a zero-bordered copy of the
- * input, twelve pixels at a time. The pixels are numbered over the padded width, so the
- * twelve pixels of a tile read twelve consecutive floats of every input row whatever the
- * row length; the few that fall in the border columns are computed and dropped.
+/* Convolutions of stride 1 or 2 with output channels in whole vectors (DenseNet's 3x3
+ * growth layers, ResNet's 3x3 and 7x7 layers, Inception's branches): the packed GEMM would
+ * spend a good part of its time packing its input, since each packed column serves only M
+ * rows. Here nothing is packed at run time: output channels are the vector lanes (weights
+ * packed at compile time as K rows of 32 or 16 channels) and output pixels are broadcast
+ * straight from a zero-bordered copy of the input, twelve pixels at a time. At stride 1 the
+ * pixels are numbered over the padded width, so a tile's twelve pixels read twelve
+ * consecutive floats of every input row whatever the row length (the few that fall in the
+ * border columns are computed and dropped); at stride 2 a tile stays within one output row.
  * The AVX-512 tile is in conv_direct_avx512.c; elsewhere the weights are unpacked again
  * and the portable convolution runs. */
 #include <stdlib.h>
@@ -34,18 +35,48 @@ RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, fl
     }
 }
 
-/* Whether the direct kernel takes this convolution (p as rt_conv_f32's): stride 1, one
- * group, output channels in whole vectors. */
+/* Whether the direct kernel takes this convolution (p as rt_conv_f32's): horizontal
+ * stride 1 or 2, one group, output channels in whole vectors, no input scaling. */
 RT_API int rt_conv_direct_ok(const int64_t *p)
 {
-    return p[9] == 1 && p[10] == 1 && p[15] == 1 && p[4] % 16 == 0 && p[17] == 0;
+    return (p[10] == 1 || p[10] == 2) && p[9] >= 1 && p[15] == 1 && p[4] % 16 == 0 &&
+           p[17] == 0;
+}
+
+/* Where the tiles fall. Stride 1: pixel j is (j / pitch, j % pitch) with pitch the padded
+ * width, tiles are runs of 12 j. Stride 2: pitch is the row's tiles times 12, each tile in
+ * one output row. Either way the pixel's output is y[j / pitch * ow + j % pitch] when
+ * j % pitch < ow. */
+typedef struct {
+    int64_t hp, wp, pitch, ntiles, span;
+} DirectGeom;
+
+static DirectGeom direct_geom(const int64_t *p)
+{
+    int64_t oh = p[5], ow = p[6], kh = p[7], kw = p[8], sh = p[9], sw = p[10];
+    int64_t dh = p[13], dw = p[14];
+    DirectGeom g;
+    g.hp = (oh - 1) * sh + (kh - 1) * dh + 1;
+    if (sw == 1) {
+        g.wp = ow + (kw - 1) * dw;
+        g.pitch = g.wp;
+        g.span = (oh - 1) * g.pitch + ow;
+        g.ntiles = (g.span + 11) / 12;
+    } else {
+        int64_t per_row = (ow + 11) / 12;
+        g.pitch = per_row * 12;
+        g.wp = (g.pitch - 1) * sw + (kw - 1) * dw + 1;    /* the last tile's lanes too */
+        g.span = oh * g.pitch;
+        g.ntiles = oh * per_row;
+    }
+    return g;
 }
 
 /* Floats of workspace: the bordered input of one image, and slack for the last tile. */
 RT_API size_t rt_conv_direct_workspace(const int64_t *p)
 {
-    int64_t hp = p[5] + (p[7] - 1) * p[13], wp = p[6] + (p[8] - 1) * p[14];
-    return (size_t)(p[1] * hp * wp + wp + 64);
+    DirectGeom g = direct_geom(p);
+    return (size_t)(p[1] * g.hp * g.wp + g.wp + 64);
 }
 
 /* x [C, H, W] into xp [C, hp, wp] with its zero border (pt rows above, pl columns left). */
@@ -99,9 +130,9 @@ static void conv_direct_portable(void *const *t, const int64_t *p, const float *
 RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
 {
     int64_t N = p[0], C = p[1], H = p[2], W = p[3], M = p[4], OH = p[5], OW = p[6];
-    int64_t KH = p[7], KW = p[8], PT = p[11], PL = p[12], DH = p[13], DW = p[14];
-    int64_t hp = OH + (KH - 1) * DH, wp = OW + (KW - 1) * DW, K = C * KH * KW;
-    int64_t span = (OH - 1) * wp + OW, ntiles = (span + 11) / 12, nblk = (M + 31) / 32, n;
+    int64_t KH = p[7], KW = p[8], SH = p[9], SW = p[10], PT = p[11], PL = p[12];
+    int64_t DH = p[13], DW = p[14], K = C * KH * KW, nblk = (M + 31) / 32, n;
+    DirectGeom g = direct_geom(p);
     float *y = t[0], *xp = t[4];
     const float *x = t[1], *wd = t[2], *b = t[3], *res = t[5];
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -109,27 +140,29 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
         conv_direct_portable(t, p, f);
         return;
     }
-#else
-    (void)span; (void)ntiles; (void)nblk; (void)K; (void)hp; (void)xp;
-    conv_direct_portable(t, p, f);
-    return;
-#endif
-#if defined(__GNUC__) && defined(__x86_64__)
     for (n = 0; n < N; n++) {
         int64_t task;
-        bordered_copy(x + n * C * H * W, C, H, W, PT, PL, hp, wp, xp,
+        bordered_copy(x + n * C * H * W, C, H, W, PT, PL, g.hp, g.wp, xp,
                       rt_conv_direct_workspace(p));
-        #pragma omp parallel for schedule(dynamic, 4) if (M * K * span > 400000)
-        for (task = 0; task < nblk * ntiles; task++) {
+        #pragma omp parallel for schedule(dynamic, 4) if (M * K * g.span > 400000)
+        for (task = 0; task < nblk * g.ntiles; task++) {
             RtConvDirectTile tile;
             /* all tiles of a channel block in a row: its weights stay in L2 */
-            int64_t blk = task / ntiles, j0 = task % ntiles * 12;
-            tile.x = xp + j0;
+            int64_t blk = task / g.ntiles, tj = task % g.ntiles, j0;
+            if (SW == 1) {
+                j0 = tj * 12;
+                tile.x = xp + j0;
+            } else {
+                int64_t per_row = g.pitch / 12, oy = tj / per_row, ox0 = tj % per_row * 12;
+                j0 = oy * g.pitch + ox0;
+                tile.x = xp + oy * SH * g.wp + ox0 * SW;
+            }
             tile.w = wd + blk * 32 * K;
-            tile.c = C; tile.kh = KH; tile.kw = KW;
-            tile.plane = hp * wp; tile.row = DH * wp; tile.dw = DW;
+            tile.c = C; tile.kh = KH; tile.kw = KW; tile.sw = SW;
+            tile.plane = g.hp * g.wp; tile.row = DH * g.wp; tile.dw = DW;
             tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
-            tile.j0 = j0; tile.span = span; tile.wp = wp; tile.ow = OW; tile.hw = OH * OW;
+            tile.j0 = j0; tile.span = g.span; tile.pitch = g.pitch; tile.ow = OW;
+            tile.hw = OH * OW;
             tile.y = y + (n * M + blk * 32) * OH * OW;
             tile.res = res ? res + (n * M + blk * 32) * OH * OW : NULL;
             tile.bias = b ? b + blk * 32 : NULL;
@@ -139,5 +172,10 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
             rt_conv_direct_tile_avx512(&tile);
         }
     }
+#else
+    (void)N; (void)C; (void)H; (void)W; (void)M; (void)OH; (void)OW; (void)KH; (void)KW;
+    (void)SH; (void)SW; (void)PT; (void)PL; (void)DH; (void)DW; (void)K; (void)nblk; (void)n;
+    (void)g; (void)y; (void)xp; (void)x; (void)wd; (void)b; (void)res;
+    conv_direct_portable(t, p, f);
 #endif
 }

@@ -50,6 +50,9 @@ static const ConvCase conv_cases[] = {
     {   1, 6, 11, 9, 64, 3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 1, 1, RT_ACT_CLIP, 0, 6 },
     {   1, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_LEAKYRELU, 0.1f, 0 },
     {   1, 2, 5, 4,  16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    {   1, 3, 23, 29, 32, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 }, /* stem */
+    {   2, 8, 14, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    {   1, 5, 9, 30,  16, 3, 3, 3, 2, 0, 2, 1, 0, 1, 2, 1, 0, RT_ACT_SILU, 0, 0 },
     /* depthwise shapes of MobileNet and EfficientNet: each vectorized variant, planes of
      * one to five vectors a row, short last groups, asymmetric pads, wide dilations */
     {   1, 3, 37, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, RT_ACT_CLIP, 0, 6 },
