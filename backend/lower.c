@@ -122,7 +122,7 @@ static Value *direct_conv_weights(Graph *g, Value *w)
  * ResNet's 7x7 stem), but not
  *   - where input planes outgrow ~128 KiB and there are many of them (VGG's second layer:
  *     the twelve pixels of a tile then touch a page per channel and row), or the output
- *     outgrows 4 MiB (each pixel's channels are scattered a plane apart: a page each);
+ *     outgrows 4 MiB (VGG's first layer: 2.8x slower, its tiles' channels a page apart);
  *   - at stride 2 on narrow rows (a tile stays in its row: 14 wide fills 58% of it);
  *   - with fewer than 64 products per output, or on 1x1 layers: too little work per
  *     output to pay for scattering it.

@@ -17,35 +17,42 @@
 RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t);
 #endif
 
-/* Weights [M, K] (K = C*KH*KW) as blocks of 32 output channels (the last may be 16), each
- * block K rows of its channels: block b, row k, lane i hold w[32b + i][k]. */
+/* Lanes of channel block blk: 32, or 16 for a last block of 16 channels or fewer. */
+static int64_t block_lanes(int64_t M, int64_t blk)
+{
+    return M - blk * 32 <= 16 ? 16 : 32;
+}
+
+/* Weights [M, K] (K = C*KH*KW) as blocks of 32 output channels (the last may have 16
+ * lanes), each block K rows of its lanes, zero past M: block b, row k, lane i hold
+ * w[32b + i][k]. */
 RT_API size_t rt_conv_direct_weights_size(int64_t M, int64_t K)
 {
-    return (size_t)(M * K);
+    int64_t nblk = (M + 31) / 32;
+    return (size_t)(((nblk - 1) * 32 + block_lanes(M, nblk - 1)) * K);
 }
 
 RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, float *dst)
 {
-    int64_t m0, k, i;
-    for (m0 = 0; m0 < M; m0 += 32) {
-        int64_t mb = M - m0 < 32 ? M - m0 : 32;
+    int64_t blk, k, i;
+    for (blk = 0; blk * 32 < M; blk++) {
+        int64_t lanes = block_lanes(M, blk);
         for (k = 0; k < K; k++)
-            for (i = 0; i < mb; i++)
-                *dst++ = w[(m0 + i) * K + k];
+            for (i = 0; i < lanes; i++)
+                *dst++ = blk * 32 + i < M ? w[(blk * 32 + i) * K + k] : 0.0f;
     }
 }
 
 /* Whether the direct kernel takes this convolution (p as rt_conv_f32's): horizontal
- * stride 1 or 2, one group, output channels in whole vectors, no input scaling. */
+ * stride 1 or 2, one group, no input scaling. */
 RT_API int rt_conv_direct_ok(const int64_t *p)
 {
-    return (p[10] == 1 || p[10] == 2) && p[9] >= 1 && p[15] == 1 && p[4] % 16 == 0 &&
-           p[17] == 0;
+    return (p[10] == 1 || p[10] == 2) && p[9] >= 1 && p[15] == 1 && p[17] == 0;
 }
 
 /* Where the tiles fall. Stride 1: pixel j is (j / pitch, j % pitch) with pitch the padded
- * width, tiles are runs of 12 j. Stride 2: pitch is the row's tiles times 12, each tile in
- * one output row. Either way the pixel's output is y[j / pitch * ow + j % pitch] when
+ * width, tiles are runs of 12 j. Other strides: pitch is the row's tiles times 12, each
+ * tile in one output row. Either way the pixel's output is y[j / pitch * ow + j % pitch] when
  * j % pitch < ow. */
 typedef struct {
     int64_t hp, wp, pitch, ntiles, span;
@@ -57,7 +64,7 @@ static DirectGeom direct_geom(const int64_t *p)
     int64_t dh = p[13], dw = p[14];
     DirectGeom g;
     g.hp = (oh - 1) * sh + (kh - 1) * dh + 1;
-    if (sw == 1) {
+    if (sw == 1 && sh == 1) {
         g.wp = ow + (kw - 1) * dw;
         g.pitch = g.wp;
         g.span = (oh - 1) * g.pitch + ow;
@@ -103,25 +110,56 @@ static void bordered_copy(const float *x, int64_t c, int64_t h, int64_t w, int64
     memset(xp + c * hp * wp, 0, (total - (size_t)(c * hp * wp)) * sizeof(float));
 }
 
-/* The portable path: the weights back to [M, K], then rt_conv_f32. */
+/* w[m][k] from the packed blocks. */
+static float packed_weight(const float *wd, int64_t M, int64_t K, int64_t m, int64_t k)
+{
+    int64_t blk = m / 32;
+    return wd[blk * 32 * K + k * block_lanes(M, blk) + m % 32];
+}
+
+/* The portable path: the weights back to [M, K], then rt_conv_f32; without memory for
+ * that, a plain loop over the packed weights. */
 static void conv_direct_portable(void *const *t, const int64_t *p, const float *f)
 {
     int64_t M = p[4], K = p[1] * p[7] * p[8], m, k;
     const float *wd = t[2];
     float *w = malloc((size_t)(M * K) * sizeof(float));
     void *tt[8];
-    if (!w)
+    if (w) {
+        for (m = 0; m < M; m++)
+            for (k = 0; k < K; k++)
+                w[m * K + k] = packed_weight(wd, M, K, m, k);
+        memcpy(tt, t, sizeof tt);
+        tt[2] = w;
+        tt[4] = NULL;           /* rt_conv_f32 packs its weights itself */
+        rt_conv_f32(tt, p, f);
+        free(w);
         return;
-    for (m = 0; m < M; m++)
-        for (k = 0; k < K; k++) {
-            int64_t blk = m / 32, mb = M - blk * 32 < 32 ? M - blk * 32 : 32;
-            w[m * K + k] = wd[blk * 32 * K + k * mb + m % 32];
-        }
-    memcpy(tt, t, sizeof tt);
-    tt[2] = w;
-    tt[4] = NULL;               /* rt_conv_f32 packs its weights itself */
-    rt_conv_f32(tt, p, f);
-    free(w);
+    }
+    {
+        int64_t N = p[0], C = p[1], H = p[2], W = p[3], OH = p[5], OW = p[6], KH = p[7];
+        int64_t KW = p[8], n, oy, ox, c, ki, kj;
+        const float *x = t[1], *b = t[3], *res = t[5];
+        float *y = t[0];
+        for (n = 0; n < N; n++)
+            for (m = 0; m < M; m++)
+                for (oy = 0; oy < OH; oy++)
+                    for (ox = 0; ox < OW; ox++) {
+                        int64_t at = ((n * M + m) * OH + oy) * OW + ox;
+                        float acc = b ? b[m] : 0.0f;
+                        for (c = 0; c < C; c++)
+                            for (ki = 0; ki < KH; ki++)
+                                for (kj = 0; kj < KW; kj++) {
+                                    int64_t iy = oy * p[9] - p[11] + ki * p[13];
+                                    int64_t ix = ox * p[10] - p[12] + kj * p[14];
+                                    if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                        acc += packed_weight(wd, M, K, m, (c * KH + ki) * KW + kj) *
+                                               x[((n * C + c) * H + iy) * W + ix];
+                                }
+                        acc += res ? res[at] : 0.0f;
+                        y[at] = rt_act((RtAct)p[16], acc, f[0], f[1]);
+                    }
+    }
 }
 
 /* t: y x wd b(or NULL) workspace residual(or NULL); p and f as rt_conv_f32's (no input
@@ -149,7 +187,7 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
             RtConvDirectTile tile;
             /* all tiles of a channel block in a row: its weights stay in L2 */
             int64_t blk = task / g.ntiles, tj = task % g.ntiles, j0;
-            if (SW == 1) {
+            if (SW == 1 && SH == 1) {
                 j0 = tj * 12;
                 tile.x = xp + j0;
             } else {
@@ -161,6 +199,7 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
             tile.c = C; tile.kh = KH; tile.kw = KW; tile.sw = SW;
             tile.plane = g.hp * g.wp; tile.row = DH * g.wp; tile.dw = DW;
             tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
+            tile.lanes = (int)block_lanes(M, blk);
             tile.j0 = j0; tile.span = g.span; tile.pitch = g.pitch; tile.ow = OW;
             tile.hw = OH * OW;
             tile.y = y + (n * M + blk * 32) * OH * OW;

@@ -2,8 +2,8 @@
  * 32 output channels in 24 zmm registers. Per weight row (input channel and tap): two
  * vector loads of weights and twelve broadcasts of input floats (consecutive, or every
  * other one at stride 2), 24 FMAs.
- * The epilogue (bias, activation, residual) runs on the channel vectors, which are then
- * scattered to the pixels' places in the NCHW output, skipping border-column pixels.
+ * The epilogue (bias, residual, activation) runs per channel on its twelve pixels, stored
+ * contiguously into the NCHW output.
  * x86-64 GCC/Clang only. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -23,23 +23,38 @@ RT_API int rt_act512_ok(int act);
 #define CD_FMA1(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(q[(p) * sx_]), a##p)
 #define CD_ALL(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6); M(7); M(8); M(9); M(10); M(11)
 
-/* Pixel p of the tile leaves the registers: v0/v1 hold its channels 0-15 / 16-31. */
-CD512_TARGET static void cd_store(const RtConvDirectTile *t, int p, __m512 v0, __m512 v1)
+/* The tile leaves the registers through buf[pixel][channel]: each channel's twelve pixels
+ * are gathered back (from L1) into one vector, the border-column lanes squeezed out, and
+ * stored with the epilogue as one contiguous run of its output plane. The valid pixels'
+ * outputs are consecutive even when the tile wraps to the next row, since the border
+ * columns it skips have no outputs. */
+CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
 {
-    int64_t j = t->j0 + p, at, half;
-    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                       12, 13, 14, 15),
-                                     _mm512_set1_epi32((int)t->hw));
-    if (j >= t->span || j % t->pitch >= t->ow)
-        return;                 /* past the end, or a border column */
-    at = j / t->pitch * t->ow + j % t->pitch;
-    for (half = 0; half * 16 < t->mb; half++) {
-        __m512 v = half ? v1 : v0;
-        int64_t off = half * 16 * t->hw + at;
+    const __m512i idx = _mm512_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320,
+                                          352, 0, 0, 0, 0);
+    __mmask16 valid = 0;
+    int64_t first = -1, p, m;
+    unsigned n;
+    for (p = 0; p < 12; p++) {
+        int64_t j = t->j0 + p;
+        if (j < t->span && j % t->pitch < t->ow) {
+            valid |= (__mmask16)(1u << p);
+            if (first < 0)
+                first = j / t->pitch * t->ow + j % t->pitch;
+        }
+    }
+    if (!valid)
+        return;
+    n = (unsigned)__builtin_popcount(valid);
+    for (m = 0; m < t->mb; m++) {
+        __mmask16 run = (__mmask16)((1u << n) - 1);
+        __m512 v = _mm512_maskz_compress_ps(valid, _mm512_mask_i32gather_ps(
+                       _mm512_setzero_ps(), valid, idx, &buf[0][m], 4));
+        float *y = t->y + m * t->hw + first;
         if (t->bias)
-            v = _mm512_add_ps(v, _mm512_loadu_ps(t->bias + half * 16));
+            v = _mm512_add_ps(v, _mm512_set1_ps(t->bias[m]));
         if (t->res)
-            v = _mm512_add_ps(v, _mm512_i32gather_ps(idx, t->res + off, 4));
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(run, t->res + m * t->hw + first));
         if (rt_act512_ok(t->act)) {
             v = act512_apply(v, t->act, t->alpha, t->beta);
         } else {
@@ -50,7 +65,7 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, int p, __m512 v0, _
                 tmp[i] = rt_act((RtAct)t->act, tmp[i], t->alpha, t->beta);
             v = _mm512_loadu_ps(tmp);
         }
-        _mm512_i32scatter_ps(t->y + off, idx, v, 4);
+        _mm512_mask_storeu_ps(y, run, v);
     }
 }
 
@@ -58,7 +73,7 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, int p, __m512 v0, _
  * a constant in each copy. */
 #define CD_LOOP(SX) do {                                                        \
         const int64_t sx_ = (SX);                                               \
-        if (t->mb == 32) {                                                      \
+        if (t->lanes == 32) {                                                      \
             for (c = 0; c < t->c; c++)                                          \
                 for (ki = 0; ki < t->kh; ki++)                                  \
                     for (kj = 0; kj < t->kw; kj++, w += 32) {                   \
@@ -77,9 +92,15 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, int p, __m512 v0, _
         }                                                                       \
     } while (0)
 
+#define CD_SAVE(p) do {                                         \
+        _mm512_store_ps(buf[p], a##p);                          \
+        _mm512_store_ps(buf[p] + 16, b##p);                     \
+    } while (0)
+
 CD512_TARGET RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t)
 {
     const float *w = t->w;
+    float buf[12][32] __attribute__((aligned(64)));
     int64_t c, ki, kj;
     CD_DECL(0); CD_DECL(1); CD_DECL(2); CD_DECL(3); CD_DECL(4); CD_DECL(5);
     CD_DECL(6); CD_DECL(7); CD_DECL(8); CD_DECL(9); CD_DECL(10); CD_DECL(11);
@@ -87,9 +108,7 @@ CD512_TARGET RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t)
         CD_LOOP(1);
     else
         CD_LOOP(2);
-    cd_store(t, 0, a0, b0); cd_store(t, 1, a1, b1); cd_store(t, 2, a2, b2);
-    cd_store(t, 3, a3, b3); cd_store(t, 4, a4, b4); cd_store(t, 5, a5, b5);
-    cd_store(t, 6, a6, b6); cd_store(t, 7, a7, b7); cd_store(t, 8, a8, b8);
-    cd_store(t, 9, a9, b9); cd_store(t, 10, a10, b10); cd_store(t, 11, a11, b11);
+    CD_ALL(CD_SAVE);
+    cd_store(t, buf);
 }
 #endif

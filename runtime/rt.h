@@ -136,7 +136,7 @@ typedef struct {
     int64_t j0, span, pitch, ow, hw;    /* first pixel, pixels in all, row pitch, width */
     float *y;                   /* the block's first output channel plane */
     const float *res, *bias;    /* the same for the residual; bias of the block's channels */
-    int mb, act;
+    int mb, lanes, act;         /* channels in the block, and its lanes (16 or 32) */
     float alpha, beta;
 } RtConvDirectTile;
 
