@@ -117,27 +117,20 @@ static Value *direct_conv_weights(Graph *g, Value *w)
     return t;
 }
 
-/* The direct kernel beats the packed GEMM on windows larger than 1x1 (it packs nothing at
- * run time; measured 1.1-2.6x on DenseNet's, ResNet's and VGG's 3x3 layers, 1.15x on
+/* The direct kernel beats the packed GEMM on windows larger than 1x1: it packs nothing at
+ * run time (measured 1.1-1.6x on DenseNet's, ResNet's and VGG's 3x3 layers, 1.2x on
  * ResNet's 7x7 stem), but not
- *   - where input planes outgrow ~128 KiB and there are many of them (VGG's second layer:
- *     the twelve pixels of a tile then touch a page per channel and row), or the output
- *     outgrows 4 MiB (VGG's first layer: 2.8x slower, its tiles' channels a page apart);
  *   - at stride 2 on narrow rows (a tile stays in its row: 14 wide fills 58% of it);
- *   - with fewer than 64 products per output, or on 1x1 layers: too little work per
- *     output to pay for scattering it.
+ *   - with fewer than 64 products per output (VGG's first layer: 2.8x slower), or on 1x1
+ *     layers: too little work per output to pay for turning the tile around.
  * AVX-512 only, like its tile. */
 static bool use_direct(const WindowAttr *w, const Value *x, const Value *y, const Value *wt,
                        const int64_t *p)
 {
-    int64_t hp = (y->dims[2] - 1) * w->stride[0] + (w->kernel[0] - 1) * w->dilation[0] + 1;
-    int64_t wp = (y->dims[3] - 1) * w->stride[1] + (w->kernel[1] - 1) * w->dilation[1] + 1;
     int64_t kdim = x->dims[1] * w->kernel[0] * w->kernel[1];
-    bool few_pages = (hp * wp <= 32768 || x->dims[1] * w->kernel[0] <= 64) &&
-                     y->dims[1] * y->dims[2] * y->dims[3] <= (1 << 20);
     bool full_rows = w->stride[1] == 1 || y->dims[3] >= 24;
-    return rt_conv_direct_ok(p) && w->kernel[0] * w->kernel[1] > 1 && few_pages &&
-           full_rows && kdim >= 64 &&
+    return rt_conv_direct_ok(p) && w->kernel[0] * w->kernel[1] > 1 && full_rows &&
+           kdim >= 64 &&
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }
 
