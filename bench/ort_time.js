@@ -43,6 +43,9 @@ async function main() {
         intraOpNumThreads: Number(threads),
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        // ORT_PROFILE=PREFIX: ORT's own per-node timings into PREFIX_<date>.json
+        ...(process.env.ORT_PROFILE ? { enableProfiling: true,
+                                        profileFilePrefix: process.env.ORT_PROFILE } : {}),
     });
     const x = readNpy(input);
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) };
@@ -62,6 +65,8 @@ async function main() {
         const y = result[session.outputNames[0]];
         writeNpy(out, y.dims, y.data);
     }
+    if (process.env.ORT_PROFILE)
+        session.endProfiling();
     console.log(JSON.stringify({ median, min: ms[0], runs: n }));
 }
 
