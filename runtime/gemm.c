@@ -21,6 +21,7 @@ RT_API void rt_gemm_pack_row_avx512(const float *src, int64_t nc, int64_t pstrid
 RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a, const float *b,
                                int64_t ldb, float *c, int accumulate);
 RT_API float rt_dot_avx512(int64_t K, const float *a, const float *b);
+RT_API void rt_gather_even_avx512(const float *src, int64_t n, float *dst);
 RT_API int rt_act512_ok(int act);
 RT_API void rt_act_avx512(float *y, int64_t n, int act, float alpha, float beta);
 #endif
@@ -134,6 +135,20 @@ RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, fl
                 *dst++ = p + i < M ? A[(p + i) * lda + k] : 0.0f;
 }
 
+/* dst[i] = src[2i], i < n: the columns a stride-2 convolution reads. */
+static void gemm_gather_even(const float *src, int64_t n, float *dst)
+{
+    int64_t i;
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (gemm_isa() == GEMM_AVX512) {
+        rt_gather_even_avx512(src, n, dst);
+        return;
+    }
+#endif
+    for (i = 0; i < n; i++)
+        dst[i] = src[2 * i];
+}
+
 /* Row k of the convolution's implicit im2col (input channel, ky, kx), output pixels
  * j0..j0+nc-1, into row[]: one segment per output row, copied (stride 1) or gathered,
  * with zeros where the window hangs over the padding. */
@@ -167,8 +182,7 @@ static void gemm_im2col_row(const RtGemmB *B, int64_t kk, int64_t j0, int64_t nc
             if (B->sw == 1)
                 memcpy(o + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
             else if (B->sw == 2)
-                for (q = lo; q < hi; q++)
-                    o[q] = src[2 * q];
+                gemm_gather_even(src + 2 * lo, hi - lo, o + lo);
             else
                 for (q = lo; q < hi; q++)
                     o[q] = src[q * B->sw];

@@ -128,6 +128,30 @@ G512_TARGET RT_API void rt_gemm_pack_row_avx512(const float *src, int64_t nc, in
     }
 }
 
+/* dst[i] = src[2i], i < n (a stride-2 convolution's input columns); reads src[0, 2n - 1]
+ * only. */
+G512_TARGET RT_API void rt_gather_even_avx512(const float *src, int64_t n, float *dst)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    int64_t i;
+    for (i = 0; i + 16 <= n; i += 16) {
+        __m512 lo = _mm512_loadu_ps(src + 2 * i), hi;
+        hi = i + 16 < n ? _mm512_loadu_ps(src + 2 * i + 16)
+                        : _mm512_maskz_loadu_ps(0x7FFF, src + 2 * i + 16);
+        _mm512_storeu_ps(dst + i, _mm512_permutex2var_ps(lo, even, hi));
+    }
+    if (i < n) {
+        int64_t left = 2 * (n - i) - 1;         /* floats to read: 1 .. 31 */
+        __mmask16 m0 = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+        __mmask16 m1 = left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+        __m512 lo = _mm512_maskz_loadu_ps(m0, src + 2 * i);
+        __m512 hi = _mm512_maskz_loadu_ps(m1, src + 2 * i + 16);
+        _mm512_mask_storeu_ps(dst + i, (__mmask16)((1u << (n - i)) - 1),
+                              _mm512_permutex2var_ps(lo, even, hi));
+    }
+}
+
 /* Few rows of C (a matrix-vector product in effect, e.g. a classifier at batch 1):
  * c[0:n] (+)= a[0:K] * B[K, 0:n] straight from B, which is read once. */
 G512_TARGET RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a,
