@@ -51,6 +51,7 @@ static void im2col(const ConvShape *s, const float *x, float *col)
 #if defined(__GNUC__) && defined(__x86_64__)
 RT_API int rt_dwconv_avx512_ok(const int64_t *p);
 RT_API size_t rt_dwconv_scratch_avx512(const int64_t *p);
+RT_API void rt_dwconv_scratch_init_avx512(const int64_t *p, float *scratch);
 RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f, const float *x,
                                    const float *wk, float bias, const float *res, float *y,
                                    float *scratch);
@@ -82,7 +83,7 @@ static void depthwise_plane(const ConvShape *s, const float *src, const float *w
     }
 }
 
-#define DW_STACK_FLOATS 16384    /* 64 KiB: a 112x112 plane with its border */
+#define DW_STACK_FLOATS 20480    /* 80 KiB: a 112x112 plane with its border and table */
 
 /* Depthwise (one input channel per output channel): plane by plane, vectorized where the
  * CPU and the shape allow (each thread with its own scratch plane); p and f as
@@ -105,13 +106,13 @@ static void depthwise(const ConvShape *s, const int64_t *p, const float *f, cons
     {
         /* on the stack when it fits: a fresh heap block would page-fault at every call */
         float local[DW_STACK_FLOATS];
-        float *heap = fast && scratch > DW_STACK_FLOATS ? calloc(scratch, sizeof(float)) : NULL;
-        float *buf = heap;
+        float *heap = fast && scratch > DW_STACK_FLOATS ? malloc(scratch * sizeof(float)) : NULL;
+        float *buf = fast && scratch <= DW_STACK_FLOATS ? local : heap;
         int64_t i;
-        if (fast && scratch <= DW_STACK_FLOATS) {
-            memset(local, 0, scratch * sizeof(float));
-            buf = local;
-        }
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (buf)
+            rt_dwconv_scratch_init_avx512(p, buf);
+#endif
         #pragma omp for schedule(dynamic, 4)
         for (i = 0; i < nc; i++) {
             int64_t c = i % s->c;

@@ -26,16 +26,23 @@ RT_API int rt_dwconv_avx512_ok(const int64_t *p)
            p[8] > 0 && p[5] > 0 && p[6] > 0 && rt_act512_ok((int)p[16]);
 }
 
-/* Floats of scratch one plane needs. */
+/* Floats of scratch one thread needs. */
 RT_API size_t rt_dwconv_scratch_avx512(const int64_t *p)
 {
     PlaneGeom g = dw_geom(p);
-    return (size_t)(g.hp * g.wp + 32);
+    return plane_scratch_floats(&g);
+}
+
+/* A thread's scratch made ready for its planes. */
+RT_API void rt_dwconv_scratch_init_avx512(const int64_t *p, float *scratch)
+{
+    PlaneGeom g = dw_geom(p);
+    plane_scratch_init(&g, scratch, 0.0f);
 }
 
 /* One plane: y = act(conv(x, wk) + bias + res); p and f as rt_conv_f32's; scratch holds
- * rt_dwconv_scratch_avx512(p) floats, zeroed before the first plane and since then used
- * only by planes of this convolution. */
+ * rt_dwconv_scratch_avx512(p) floats, made ready by rt_dwconv_scratch_init_avx512 and
+ * since then used only by planes of this convolution. */
 PL512_TARGET RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f,
                                                 const float *x, const float *wk, float bias,
                                                 const float *res, float *y, float *scratch)

@@ -1,11 +1,11 @@
 /* One channel plane at a time with AVX-512, for the depthwise convolution and max pooling
  * (conv_dw_avx512.c, pool_avx512.c). The plane is first copied into a scratch plane with a
  * border of the window's neutral value (0 for the convolution, -FLT_MAX for the pooling;
- * written once per thread by the caller), so that no load needs a mask for the padding;
- * then 16 output pixels of a row make one vector and four such vectors (of one row, or of
- * several for narrow planes) are computed together, so that four independent chains hide
- * each other's latency. Stride 2 loads 32 pixels and keeps the even ones. x86-64 GCC/Clang
- * only. */
+ * written once per thread), so that no load needs a mask for the padding; then 16 output
+ * pixels of a row make one vector and four such vectors (of one row, or of several for
+ * narrow planes) are computed together, so that four independent chains hide each other's
+ * latency. Where each vector reads and writes is worked out once per thread (PlaneVec),
+ * not per plane. Stride 2 loads 32 pixels and keeps the even ones. x86-64 GCC/Clang only. */
 #ifndef CNNC_PLANE_AVX512_H
 #define CNNC_PLANE_AVX512_H
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -23,6 +23,12 @@ typedef struct {
     int64_t hp, wp, nvec;       /* the scratch plane, and output vectors per row */
 } PlaneGeom;
 
+/* One output vector: where its window starts in the scratch plane, where it goes in the
+ * output plane, and its lanes (0 for the padding of a short last group). */
+typedef struct {
+    int32_t in, out, keep;
+} PlaneVec;
+
 /* The scratch plane's size follows from the window: every tap of the last vector (32
  * floats at stride 2) stays inside its row. */
 static inline void plane_geom_finish(PlaneGeom *g)
@@ -32,8 +38,37 @@ static inline void plane_geom_finish(PlaneGeom *g)
     g->wp = (g->nvec * 16 * g->sw + (g->kw - 1) * g->dw + 1 + 15) / 16 * 16;
 }
 
-/* The input plane inside its zero border: row r, column c hold x[r - pt][c - pl]. Only
- * the interior is written; the border stays as calloc left it. */
+/* Output vectors of a plane, rounded up to whole groups. */
+static inline int64_t plane_nvecs(const PlaneGeom *g)
+{
+    return (g->oh * g->nvec + PL512_GROUP - 1) / PL512_GROUP * PL512_GROUP;
+}
+
+/* Floats of scratch: the bordered plane, then the vectors' table. */
+static inline size_t plane_scratch_floats(const PlaneGeom *g)
+{
+    return (size_t)(g->hp * g->wp + 32 + plane_nvecs(g) * 3);
+}
+
+/* The scratch's border filled with `border` and its table of vectors written: once per
+ * thread, before its first plane. */
+static inline void plane_scratch_init(const PlaneGeom *g, float *scratch, float border)
+{
+    int64_t i, n = g->hp * g->wp + 32, total = g->oh * g->nvec;
+    PlaneVec *v = (PlaneVec *)(scratch + n);
+    for (i = 0; i < n; i++)
+        scratch[i] = border;
+    for (i = 0; i < plane_nvecs(g); i++) {
+        int64_t k = i < total ? i : total - 1, oy = k / g->nvec, ox0 = k % g->nvec * 16;
+        int64_t lanes = g->ow - ox0 < 16 ? g->ow - ox0 : 16;
+        v[i].in = (int32_t)(oy * g->sh * g->wp + ox0 * g->sw);
+        v[i].out = (int32_t)(oy * g->ow + ox0);
+        v[i].keep = i < total ? (int32_t)((1u << lanes) - 1) : 0;
+    }
+}
+
+/* The input plane inside its border: row r, column c hold x[r - pt][c - pl]. Only the
+ * interior is written; the border stays as plane_scratch_init left it. */
 PL512_INLINE void plane_copy(const PlaneGeom *g, const float *x, float *xp)
 {
     int64_t iy, left = g->pl < g->wp ? g->pl : g->wp, n = g->w, j;
@@ -69,27 +104,18 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
                                const float *res, float *y, int act, float alpha, float beta,
                                int64_t kh, int64_t kw, int64_t sw, int is_max)
 {
-    int64_t total = g->oh * g->nvec, it, oy = 0, v = 0;
-    __mmask16 tail = (__mmask16)((1u << (g->ow - (g->nvec - 1) * 16)) - 1);
-    for (it = 0; it < total; it += PL512_GROUP) {
+    const PlaneVec *vec = (const PlaneVec *)(xp + g->hp * g->wp + 32);
+    int64_t nv = plane_nvecs(g), it;
+    for (it = 0; it < nv; it += PL512_GROUP) {
         const float *base[PL512_GROUP];
         int64_t at[PL512_GROUP], ki, kj;
         __mmask16 keep[PL512_GROUP];
         __m512 a0, a1, a2, a3, out[PL512_GROUP];
-        int u, nu = total - it < PL512_GROUP ? (int)(total - it) : PL512_GROUP;
+        int u;
         for (u = 0; u < PL512_GROUP; u++) {
-            /* a short last group repeats its last vector, computed but not stored */
-            base[u] = xp + oy * g->sh * g->wp + v * 16 * sw;
-            at[u] = oy * g->ow + v * 16;
-            keep[u] = v == g->nvec - 1 ? tail : (__mmask16)0xFFFF;
-            if (u < nu - 1 && ++v == g->nvec) {
-                v = 0;
-                oy++;
-            }
-        }
-        if (++v == g->nvec) {
-            v = 0;
-            oy++;
+            base[u] = xp + vec[it + u].in;
+            at[u] = vec[it + u].out;
+            keep[u] = (__mmask16)vec[it + u].keep;
         }
         a0 = a1 = a2 = a3 = _mm512_set1_ps(is_max ? -FLT_MAX : bias);
 #pragma GCC unroll 8
@@ -114,7 +140,7 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
             }
         }
         out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
-        for (u = 0; u < nu; u++) {
+        for (u = 0; u < PL512_GROUP; u++) {
             __m512 v = out[u];
             if (!is_max && res)
                 v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep[u], res + at[u]));

@@ -12,10 +12,11 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 RT_API int rt_maxpool_avx512_ok(const int64_t *p);
 RT_API size_t rt_maxpool_scratch_avx512(const int64_t *p);
+RT_API void rt_maxpool_scratch_init_avx512(const int64_t *p, float *scratch);
 RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *x, float *y, float *scratch);
 #endif
 
-#define POOL_STACK_FLOATS 16384   /* 64 KiB: a 112x112 plane with its border */
+#define POOL_STACK_FLOATS 20480   /* 80 KiB: a 112x112 plane, its border and table */
 
 RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
 {
@@ -33,9 +34,8 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
             float local[POOL_STACK_FLOATS];
             float *heap = scratch > POOL_STACK_FLOATS ? malloc(scratch * sizeof(float)) : NULL;
             float *buf = scratch > POOL_STACK_FLOATS ? heap : local;
-            size_t k;
-            for (k = 0; buf && k < scratch; k++)
-                buf[k] = -FLT_MAX;
+            if (buf)
+                rt_maxpool_scratch_init_avx512(p, buf);
             if (!buf) {
                 #pragma omp atomic write
                 failed = 1;     /* then the portable loop below does every plane */

@@ -21,11 +21,18 @@ RT_API int rt_maxpool_avx512_ok(const int64_t *p)
     return (p[9] == 1 || p[9] == 2) && p[6] > 0 && p[7] > 0 && p[4] > 0 && p[5] > 0;
 }
 
-/* Floats of scratch one plane needs; the caller fills it with -FLT_MAX once. */
+/* Floats of scratch one thread needs. */
 RT_API size_t rt_maxpool_scratch_avx512(const int64_t *p)
 {
     PlaneGeom g = pool_geom(p);
-    return (size_t)(g.hp * g.wp + 32);
+    return plane_scratch_floats(&g);
+}
+
+/* A thread's scratch made ready for its planes: a -FLT_MAX border. */
+RT_API void rt_maxpool_scratch_init_avx512(const int64_t *p, float *scratch)
+{
+    PlaneGeom g = pool_geom(p);
+    plane_scratch_init(&g, scratch, -FLT_MAX);
 }
 
 PL512_TARGET RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *x, float *y,
