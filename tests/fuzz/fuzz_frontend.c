@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Graph *g = onnx_import_bytes(data, size, "/nonexistent-fuzz-dir/model.onnx", &io, &d);
     if (!g)
         return 0;
-    PipelineOptions po = { .level = 2 };
+    PipelineOptions po = { .level = 3 };
+    g->winograd = true;         /* as -O3: every pass and every kernel lowering may choose */
     if (pipeline_run(g, &po, &d)) {
         Schedule *s = schedule_lower(g, &d);
         if (s) {
