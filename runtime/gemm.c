@@ -3,8 +3,10 @@
  * weights); B is packed per cache block into panels as wide as the micro-kernel's tile
  * (32 columns for AVX-512, 16 for AVX2 and scalar), straight from a matrix or from a
  * convolution's input (implicit im2col). Loops, outermost first: threads own rectangles
- * of C; columns in L2-sized blocks (NC); K in blocks (KC); rows of 12 (or 6); columns of
- * 32 (or 16), the micro-kernel's tile, whose A panel stays in L1 while B streams from L2.
+ * of C (when they split its rows, each block of B is packed once, by all of them, and
+ * shared); columns in L2-sized blocks (NC); K in blocks (KC); rows of 12 (or 6); columns
+ * of 32 (or 16), the micro-kernel's tile, whose A panel stays in L1 while B streams from
+ * L2.
  * The micro-kernel for the CPU is chosen at run time (gemm_avx512.c, gemm_avx2.c). */
 #include <stdlib.h>
 #include <string.h>
@@ -210,13 +212,15 @@ static void gemm_scale_row(const float *src, int64_t n, float s, float t, RtAct 
             row[j] = src[j] * s + t;
 }
 
-/* Rows k0.. and columns j0..j0+nc-1 of B as panels of nr columns, kc rows each; row[]
- * (nc floats) is scratch for the convolution's gathered rows. */
-static void gemm_pack_b(const RtGemmB *B, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
-                        int nr, float *dst, float *row)
+/* Rows k0.. and columns j0..j0+nc-1 of B as panels of nr columns, kc rows each (only rows
+ * kfrom..kto-1 of them: threads can share the packing); row[] (nc floats) is scratch for
+ * the convolution's gathered rows. */
+static void gemm_pack_b_rows(const RtGemmB *B, int64_t k0, int64_t kc, int64_t kfrom,
+                             int64_t kto, int64_t j0, int64_t nc, int nr, float *dst,
+                             float *row)
 {
     int64_t p, k, full = nc / nr * nr, taps = B->kh ? B->kh * B->kw : 1;
-    for (k = 0; k < kc; k++) {
+    for (k = kfrom; k < kto; k++) {
         const float *src = B->x + (k0 + k) * B->ldb + j0;
         float *d = dst + k * nr;
         if (B->kh) {
@@ -247,6 +251,12 @@ static void gemm_pack_b(const RtGemmB *B, int64_t k0, int64_t kc, int64_t j0, in
     }
 }
 
+static void gemm_pack_b(const RtGemmB *B, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+                        int nr, float *dst, float *row)
+{
+    gemm_pack_b_rows(B, k0, kc, 0, kc, j0, nc, nr, dst, row);
+}
+
 /* Threads tm x tn over C: the split with the least work on the busiest thread, counting
  * the B panels each thread packs (a split along M packs all of them in every thread). */
 static void gemm_split(int64_t pm, int64_t pn, int nt, int *tm, int *tn)
@@ -268,12 +278,53 @@ static void gemm_split(int64_t pm, int64_t pn, int nt, int *tm, int *tn)
     }
 }
 
+/* Rows m0..m1-1 of C against one packed block of B (columns jc.., rows pc.. of K). */
+static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const float *Ap,
+                               float *C, int64_t ldc, int accumulate,
+                               const RtGemmEpilogue *ep, int64_t m0, int64_t m1, int64_t jc,
+                               int64_t nc, int64_t pc, int64_t kc, int last, const float *buf)
+{
+    int64_t ic, jr;
+    int nr = gk->nr;
+    for (ic = m0; ic < m1; ic += gk->mr) {
+        RtGemmTile t;
+        memset(&t, 0, sizeof t);
+        t.kc = kc;
+        t.ldc = ldc;
+        t.mr = (int)(M - ic < gk->mr ? M - ic : gk->mr);
+        t.a0 = Ap + ic * K + pc * RT_GEMM_MR;
+        t.a1 = t.mr > RT_GEMM_MR ? t.a0 + RT_GEMM_MR * K : NULL;
+        t.accumulate = accumulate || pc > 0;
+        if (last && ep) {
+            t.bias = ep->bias ? ep->bias + ic : NULL;
+            t.ldr = ldc;
+            t.act = gk->any_act || ep->act == RT_ACT_RELU || ep->act == RT_ACT_CLIP ||
+                    ep->act == RT_ACT_LEAKYRELU ? ep->act : RT_ACT_NONE;
+            t.alpha = ep->alpha;
+            t.beta = ep->beta;
+        }
+        for (jr = 0; jr < nc; jr += nr) {
+            t.nr = (int)(nc - jr < nr ? nc - jr : nr);
+            t.b = buf + jr * kc;
+            t.c = C + ic * ldc + jc + jr;
+            t.res = last && ep && ep->res ? ep->res + ic * ldc + jc + jr : NULL;
+            gk->tile(&t);
+            if (last && ep && ep->act != (RtAct)t.act) {   /* the rest, while hot */
+                int i;
+                for (i = 0; i < t.mr; i++)
+                    gemm_act_row(gk->isa, t.c + i * ldc, t.nr, ep->act, ep->alpha, ep->beta);
+            }
+        }
+    }
+}
+
+/* Rows m0..m1-1 and columns n0..n1-1 of C, packing B block by block. */
 static void gemm_block(const GemmKernel *gk, int64_t M, int64_t K, const float *Ap,
                        const RtGemmB *B, float *C, int64_t ldc, int accumulate,
                        const RtGemmEpilogue *ep, int64_t m0, int64_t m1, int64_t n0,
                        int64_t n1, int64_t KC, int64_t NC, float *buf, float *row)
 {
-    int64_t jc, pc, ic, jr;
+    int64_t jc, pc;
     int nr = gk->nr;
     for (jc = n0; jc < n1; jc += NC) {
         int64_t nc = n1 - jc < NC ? n1 - jc : NC;
@@ -281,40 +332,51 @@ static void gemm_block(const GemmKernel *gk, int64_t M, int64_t K, const float *
             int64_t kc = K - pc < KC ? K - pc : KC;
             int last = pc + kc == K;
             gemm_pack_b(B, pc, kc, jc, nc, nr, buf, row);
-            for (ic = m0; ic < m1; ic += gk->mr) {
-                RtGemmTile t;
-                memset(&t, 0, sizeof t);
-                t.kc = kc;
-                t.ldc = ldc;
-                t.mr = (int)(M - ic < gk->mr ? M - ic : gk->mr);
-                t.a0 = Ap + ic * K + pc * RT_GEMM_MR;
-                t.a1 = t.mr > RT_GEMM_MR ? t.a0 + RT_GEMM_MR * K : NULL;
-                t.accumulate = accumulate || pc > 0;
-                if (last && ep) {
-                    t.bias = ep->bias ? ep->bias + ic : NULL;
-                    t.ldr = ldc;
-                    t.act = gk->any_act || ep->act == RT_ACT_RELU || ep->act == RT_ACT_CLIP ||
-                            ep->act == RT_ACT_LEAKYRELU ? ep->act : RT_ACT_NONE;
-                    t.alpha = ep->alpha;
-                    t.beta = ep->beta;
-                }
-                for (jr = 0; jr < nc; jr += nr) {
-                    t.nr = (int)(nc - jr < nr ? nc - jr : nr);
-                    t.b = buf + jr * kc;
-                    t.c = C + ic * ldc + jc + jr;
-                    t.res = last && ep && ep->res ? ep->res + ic * ldc + jc + jr : NULL;
-                    gk->tile(&t);
-                    if (last && ep && ep->act != (RtAct)t.act) {   /* the rest, while hot */
-                        int i;
-                        for (i = 0; i < t.mr; i++)
-                            gemm_act_row(gk->isa, t.c + i * ldc, t.nr, ep->act, ep->alpha,
-                                         ep->beta);
-                    }
-                }
-            }
+            gemm_rows_of_block(gk, M, K, Ap, C, ldc, accumulate, ep, m0, m1, jc, nc, pc, kc,
+                               last, buf);
         }
     }
 }
+
+#ifdef _OPENMP
+/* The threads split the rows of C: rather than each packing every block of B, they pack
+ * each block once, together (a share of its rows each), then each multiplies its rows by
+ * the shared copy. 0 when the memory for it cannot be had. */
+static int gemm_shared_b(const GemmKernel *gk, int64_t M, int64_t N, int64_t K,
+                         const float *Ap, const RtGemmB *B, float *C, int64_t ldc,
+                         int accumulate, const RtGemmEpilogue *ep, int64_t KC, int64_t NC,
+                         int nt)
+{
+    int64_t pm = (M + gk->mr - 1) / gk->mr;
+    float *raw = malloc((size_t)(KC * NC + (int64_t)nt * NC) * sizeof(float) + 64), *buf;
+    if (!raw)
+        return 0;
+    buf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    #pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+        int64_t m0 = pm * tid / nth * gk->mr, m1 = pm * (tid + 1) / nth * gk->mr, jc, pc;
+        float *row = buf + KC * NC + (int64_t)tid * NC;
+        if (m1 > M)
+            m1 = M;
+        for (jc = 0; jc < N; jc += NC) {
+            int64_t nc = N - jc < NC ? N - jc : NC;
+            for (pc = 0; pc < K; pc += KC) {
+                int64_t kc = K - pc < KC ? K - pc : KC;
+                gemm_pack_b_rows(B, pc, kc, kc * tid / nth, kc * (tid + 1) / nth, jc, nc, gk->nr,
+                                 buf, row);
+                #pragma omp barrier
+                if (m0 < m1)
+                    gemm_rows_of_block(gk, M, K, Ap, C, ldc, accumulate, ep, m0, m1, jc, nc, pc,
+                                       kc, pc + kc == K, buf);
+                #pragma omp barrier     /* before the next block overwrites buf */
+            }
+        }
+    }
+    free(raw);
+    return 1;
+}
+#endif
 
 RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, const RtGemmB *B,
                            float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep)
@@ -344,6 +406,10 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
     ntn = tn > 1 ? (pn < 4 * tn ? pn : 4 * tn) : 1;
     if (NC > (pn + ntn - 1) / ntn * gk.nr)
         NC = (pn + ntn - 1) / ntn * gk.nr;
+#ifdef _OPENMP
+    if (tm > 1 && gemm_shared_b(&gk, M, N, K, Ap, B, C, ldc, accumulate, ep, KC, NC, nt))
+        return;
+#endif
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int64_t task;
