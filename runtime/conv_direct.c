@@ -6,7 +6,8 @@
  * straight from a zero-bordered copy of the input, twelve pixels at a time. At stride 1 the
  * pixels are numbered over the padded width, so a tile's twelve pixels read twelve
  * consecutive floats of every input row whatever the row length (the few that fall in the
- * border columns are computed and dropped); at stride 2 a tile stays within one output row.
+ * border columns are computed and dropped); at stride 2 a tile lists its twelve pixels'
+ * windows, which may span rows.
  * The AVX-512 tile is in conv_direct_avx512.c; elsewhere the weights are unpacked again
  * and the portable convolution runs. */
 #include <stdlib.h>
@@ -51,9 +52,9 @@ RT_API int rt_conv_direct_ok(const int64_t *p)
 }
 
 /* Where the tiles fall. Stride 1: pixel j is (j / pitch, j % pitch) with pitch the padded
- * width, tiles are runs of 12 j. Other strides: pitch is the row's tiles times 12, each
- * tile in one output row. Either way the pixel's output is y[j / pitch * ow + j % pitch] when
- * j % pitch < ow. */
+ * width, tiles are runs of 12 j, and a tile's pixels read consecutive floats. Other
+ * strides: pitch is the output width, and each tile lists its pixels' windows. Either way
+ * the pixel's output is y[j / pitch * ow + j % pitch] when j % pitch < ow. */
 typedef struct {
     int64_t hp, wp, pitch, ntiles, span;
 } DirectGeom;
@@ -68,14 +69,12 @@ static DirectGeom direct_geom(const int64_t *p)
         g.wp = ow + (kw - 1) * dw;
         g.pitch = g.wp;
         g.span = (oh - 1) * g.pitch + ow;
-        g.ntiles = (g.span + 11) / 12;
     } else {
-        int64_t per_row = (ow + 11) / 12;
-        g.pitch = per_row * 12;
-        g.wp = (g.pitch - 1) * sw + (kw - 1) * dw + 1;    /* the last tile's lanes too */
-        g.span = oh * g.pitch;
-        g.ntiles = oh * per_row;
+        g.wp = (ow - 1) * sw + (kw - 1) * dw + 1;
+        g.pitch = ow;
+        g.span = oh * ow;
     }
+    g.ntiles = (g.span + 11) / 12;
     return g;
 }
 
@@ -185,15 +184,19 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
         #pragma omp parallel for schedule(dynamic, 4) if (M * K * g.span > 400000)
         for (task = 0; task < nblk * g.ntiles; task++) {
             RtConvDirectTile tile;
+            int64_t px[12];
             /* all tiles of a channel block in a row: its weights stay in L2 */
-            int64_t blk = task / g.ntiles, tj = task % g.ntiles, j0;
-            if (SW == 1 && SH == 1) {
-                j0 = tj * 12;
-                tile.x = xp + j0;
-            } else {
-                int64_t per_row = g.pitch / 12, oy = tj / per_row, ox0 = tj % per_row * 12;
-                j0 = oy * g.pitch + ox0;
-                tile.x = xp + oy * SH * g.wp + ox0 * SW;
+            int64_t blk = task / g.ntiles, j0 = task % g.ntiles * 12;
+            tile.x = xp + j0;
+            tile.px = NULL;
+            if (SW != 1 || SH != 1) {
+                int p_;
+                for (p_ = 0; p_ < 12; p_++) {   /* lanes past the end repeat the last */
+                    int64_t j = j0 + p_ < g.span ? j0 + p_ : g.span - 1;
+                    px[p_] = j / OW * SH * g.wp + j % OW * SW;
+                }
+                tile.x = xp;
+                tile.px = px;
             }
             tile.w = wd + blk * 32 * K;
             tile.c = C; tile.kh = KH; tile.kw = KW; tile.sw = SW;

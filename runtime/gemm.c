@@ -138,15 +138,16 @@ RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, fl
 }
 
 /* dst[i] = src[2i], i < n: the columns a stride-2 convolution reads. */
-static void gemm_gather_even(const float *src, int64_t n, float *dst)
+static void gemm_gather_even(const float *src, int64_t n, float *dst, int isa)
 {
     int64_t i;
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (gemm_isa() == GEMM_AVX512) {
+    if (isa == GEMM_AVX512) {
         rt_gather_even_avx512(src, n, dst);
         return;
     }
 #endif
+    (void)isa;
     for (i = 0; i < n; i++)
         dst[i] = src[2 * i];
 }
@@ -154,7 +155,8 @@ static void gemm_gather_even(const float *src, int64_t n, float *dst)
 /* Row k of the convolution's implicit im2col (input channel, ky, kx), output pixels
  * j0..j0+nc-1, into row[]: one segment per output row, copied (stride 1) or gathered,
  * with zeros where the window hangs over the padding. */
-static void gemm_im2col_row(const RtGemmB *B, int64_t kk, int64_t j0, int64_t nc, float *row)
+static void gemm_im2col_row(const RtGemmB *B, int64_t kk, int64_t j0, int64_t nc, float *row,
+                            int isa)
 {
     int64_t khw = B->kh * B->kw, c = kk / khw, r = kk % khw, ki = r / B->kw, kj = r % B->kw;
     int64_t oy = j0 / B->ow, ox = j0 % B->ow, jj = 0;
@@ -184,7 +186,7 @@ static void gemm_im2col_row(const RtGemmB *B, int64_t kk, int64_t j0, int64_t nc
             if (B->sw == 1)
                 memcpy(o + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
             else if (B->sw == 2)
-                gemm_gather_even(src + 2 * lo, hi - lo, o + lo);
+                gemm_gather_even(src + 2 * lo, hi - lo, o + lo, isa);
             else
                 for (q = lo; q < hi; q++)
                     o[q] = src[q * B->sw];
@@ -220,11 +222,12 @@ static void gemm_pack_b_rows(const RtGemmB *B, int64_t k0, int64_t kc, int64_t k
                              float *row)
 {
     int64_t p, k, full = nc / nr * nr, taps = B->kh ? B->kh * B->kw : 1;
+    int isa = nr == 32 ? GEMM_AVX512 : GEMM_SCALAR;     /* only AVX-512 panels are 32 wide */
     for (k = kfrom; k < kto; k++) {
         const float *src = B->x + (k0 + k) * B->ldb + j0;
         float *d = dst + k * nr;
         if (B->kh) {
-            gemm_im2col_row(B, k0 + k, j0, nc, row);
+            gemm_im2col_row(B, k0 + k, j0, nc, row, isa);
             src = row;
         }
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -434,7 +437,7 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
                         float v = accumulate ? C[i * ldc + j] : 0.0f, col = 0.0f;
                         for (k = 0; k < K; k++) {
                             if (B->kh)
-                                gemm_im2col_row(B, k, j, 1, &col);
+                                gemm_im2col_row(B, k, j, 1, &col, GEMM_SCALAR);
                             else
                                 col = B->x[k * B->ldb + j];
                             if (B->scale) {

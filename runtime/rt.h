@@ -130,7 +130,8 @@ RT_API int rt_conv_direct_ok(const int64_t *p);
 RT_API size_t rt_conv_direct_workspace(const int64_t *p);          /* in floats */
 
 typedef struct {
-    const float *x;             /* bordered input at the tile's first pixel */
+    const float *x;             /* bordered input at the tile's first pixel, or (px) at 0 */
+    const int64_t *px;          /* NULL, or where each pixel's window starts in x */
     const float *w;             /* the channel block's packed weights, K rows of mb */
     int64_t c, kh, kw, sw, plane, row, dw;  /* input channels, window, strides in floats */
     int64_t j0, span, pitch, ow, hw;    /* first pixel, pixels in all, row pitch, width */
