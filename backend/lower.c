@@ -123,15 +123,21 @@ static Value *direct_conv_weights(Graph *g, Value *w)
  *   - at stride 2, where the GEMM's packing is shared by fewer taps: the two measured
  *     within 5 % of each other on ResNet's strided layers (-10 % at 56 wide), so the GEMM
  *     keeps them;
- *   - with fewer than 64 products per output (VGG's first layer: 2.8x slower), or on 1x1
- *     layers: too little work per output to pay for turning the tile around.
+ *   - with fewer than 512 products per output, unless the channels are few (48 or less,
+ *     the GEMM's packing then shared by few rows) or the plane small (256 pixels or less,
+ *     where the GEMM's 32-wide tiles go part empty): SqueezeNet's 55x55 and 27x27 3x3
+ *     layers (144-288 products) run 5-8 % faster packed, VGG's first (27) 2.8x; nor on
+ *     1x1 layers: too little work per output to pay for turning the tile around.
  * AVX-512 only, like its tile. */
-static bool use_direct(const WindowAttr *w, const Value *x, const Value *wt, const int64_t *p)
+static bool use_direct(const WindowAttr *w, const Value *x, const Value *y, const Value *wt,
+                       const int64_t *p)
 {
     int64_t kdim = x->dims[1] * w->kernel[0] * w->kernel[1];
     bool stride1 = w->stride[0] == 1 && w->stride[1] == 1;
+    bool enough_work = kdim >= 512 ||
+                       (kdim >= 64 && (wt->dims[0] <= 48 || y->dims[2] * y->dims[3] <= 256));
     return rt_conv_direct_ok(p) && w->kernel[0] * w->kernel[1] > 1 && stride1 &&
-           kdim >= 64 &&
+           enough_work &&
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }
 
@@ -170,7 +176,7 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
             if (!st->t[2])
                 return diag_error(d, "out of memory");
             st->kernel = RT_K_CONV_WINOGRAD;
-        } else if (use_direct(w, x, n->in[1], st->p)) {
+        } else if (use_direct(w, x, y, n->in[1], st->p)) {
             st->t[2] = direct_conv_weights(s->g, n->in[1]);
             if (!st->t[2])
                 return diag_error(d, "out of memory");
