@@ -63,4 +63,4 @@ for key, t in sorted(by_op.items(), key=lambda x: -x[1]):
     print("  %-40s %8.3f ms %5.1f%%" % (key, t, 100 * t / total))
 print("top layers:")
 for t, i, k in sorted(rows, reverse=True)[: a.top]:
-    print("  %4d %-36s %-10s %-20s %8.3f ms" % (i, labels[i][0][:36], labels[i][1], k, t))
+    print("  %4d %-60s %-10s %-20s %8.3f ms" % (i, labels[i][0][-60:], labels[i][1], k, t))
