@@ -116,25 +116,30 @@ static float packed_weight(const float *wd, int64_t M, int64_t K, int64_t m, int
     return wd[blk * 32 * K + k * block_lanes(M, blk) + m % 32];
 }
 
-/* The portable path: the weights back to [M, K], then rt_conv_f32; without memory for
- * that, a plain loop over the packed weights. */
+/* The portable path: the weights repacked for the GEMM, then rt_conv_packed_f32 (which
+ * needs no more memory); without memory for that, a plain loop over the packed weights. */
 static void conv_direct_portable(void *const *t, const int64_t *p, const float *f)
 {
     int64_t M = p[4], K = p[1] * p[7] * p[8], m, k;
     const float *wd = t[2];
     float *w = malloc((size_t)(M * K) * sizeof(float));
+    float *ap = malloc(rt_gemm_packed_a_size(M, K) * sizeof(float));
     void *tt[8];
-    if (w) {
+    if (w && ap) {
         for (m = 0; m < M; m++)
             for (k = 0; k < K; k++)
                 w[m * K + k] = packed_weight(wd, M, K, m, k);
+        rt_gemm_pack_a(M, K, w, K, ap);
         memcpy(tt, t, sizeof tt);
-        tt[2] = w;
-        tt[4] = NULL;           /* rt_conv_f32 packs its weights itself */
-        rt_conv_f32(tt, p, f);
+        tt[2] = ap;
+        tt[4] = NULL;
+        rt_conv_packed_f32(tt, p, f);
         free(w);
+        free(ap);
         return;
     }
+    free(w);
+    free(ap);
     {
         int64_t N = p[0], C = p[1], H = p[2], W = p[3], OH = p[5], OW = p[6], KH = p[7];
         int64_t KW = p[8], n, oy, ox, c, ki, kj;
@@ -152,7 +157,8 @@ static void conv_direct_portable(void *const *t, const int64_t *p, const float *
                                     int64_t iy = oy * p[9] - p[11] + ki * p[13];
                                     int64_t ix = ox * p[10] - p[12] + kj * p[14];
                                     if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                                        acc += packed_weight(wd, M, K, m, (c * KH + ki) * KW + kj) *
+                                        acc += packed_weight(wd, M, K, m,
+                                                             (c * KH + ki) * KW + kj) *
                                                x[((n * C + c) * H + iy) * W + ix];
                                 }
                         acc += res ? res[at] : 0.0f;
