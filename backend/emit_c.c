@@ -179,20 +179,29 @@ static void print_sidecar_loader(FILE *f, const Schedule *s, const EmitCOptions 
         "    FILE *f;\n"
         "    if (!path) { cnnc_error = \"null weights path\"; return 1; }\n"
         "    f = fopen(path, \"rb\");\n"
-        "    if (!f) { snprintf(cnnc_error_buf, sizeof cnnc_error_buf, \"cannot open weights file %%s\", path); cnnc_error = cnnc_error_buf; return 1; }\n"
+        "    if (!f) {\n"
+        "        snprintf(cnnc_error_buf, sizeof cnnc_error_buf,\n"
+        "                 \"cannot open weights file %%s\", path);\n"
+        "        cnnc_error = cnnc_error_buf;\n"
+        "        return 1;\n"
+        "    }\n"
         "    buf = (unsigned char *)malloc(size + 1);\n"
         "    got = buf ? fread(buf, 1, size + 1, f) : 0;\n"
         "    fclose(f);\n"
         "    if (got != size) {\n"
         "        free(buf);\n"
-        "        snprintf(cnnc_error_buf, sizeof cnnc_error_buf, \"weights file %%s has the wrong size (want %%lu bytes)\", path, (unsigned long)size);\n"
+        "        snprintf(cnnc_error_buf, sizeof cnnc_error_buf,\n"
+        "                 \"weights file %%s has the wrong size (want %%lu bytes)\", path,\n"
+        "                 (unsigned long)size);\n"
         "        cnnc_error = cnnc_error_buf;\n"
         "        return 1;\n"
         "    }\n"
         "    for (got = 0; got < size; got++) h = (h ^ buf[got]) * 1099511628211ULL;\n"
         "    if (h != want) {\n"
         "        free(buf);\n"
-        "        snprintf(cnnc_error_buf, sizeof cnnc_error_buf, \"weights file %%s does not belong to this model (checksum mismatch)\", path);\n"
+        "        snprintf(cnnc_error_buf, sizeof cnnc_error_buf,\n"
+        "                 \"weights file %%s does not belong to this model (checksum mismatch)\",\n"
+        "                 path);\n"
         "        cnnc_error = cnnc_error_buf;\n"
         "        return 1;\n"
         "    }\n"
@@ -225,7 +234,8 @@ static bool print_source(FILE *f, const Schedule *s, const EmitCOptions *o)
             fprintf(f, "/* ---- runtime/%s ---- */\n%s\n", rf->name, rf->text);
     fprintf(f, "/* ---- the model ---- */\n#include \"%s\"\n\n", hbase);
     fprintf(f, "static const char *cnnc_error = \"\";\n");
-    fprintf(f, "static char cnnc_error_buf[512];\n");
+    if (o->weights_path)        /* only the sidecar loader's messages need it */
+        fprintf(f, "static char cnnc_error_buf[512];\n");
     fprintf(f, "const char *%s_last_error(void) { return cnnc_error; }\n\n", p);
     print_shape_table(f, p, "input", g->inputs, g->ninputs);
     print_shape_table(f, p, "output", g->outputs, g->noutputs);
@@ -266,8 +276,8 @@ static bool print_source(FILE *f, const Schedule *s, const EmitCOptions *o)
         fprintf(f, "    if (!in[%d]) { cnnc_error = \"input %d is a null pointer\"; return 1; }\n",
                 i, i);
     for (int i = 0; i < g->noutputs; i++)
-        fprintf(f, "    if (!out[%d]) { cnnc_error = \"output %d is a null pointer\"; return 1; }\n",
-                i, i);
+        fprintf(f, "    if (!out[%d]) { cnnc_error = \"output %d is a null pointer\"; "
+                   "return 1; }\n", i, i);
     fprintf(f, "    (void)A; (void)W;\n");
     for (int i = 0; i < s->nsteps; i++)
         print_step(f, s, &s->steps[i]);

@@ -118,11 +118,9 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
             keep[u] = (__mmask16)vec[it + u].keep;
         }
         a0 = a1 = a2 = a3 = _mm512_set1_ps(is_max ? -FLT_MAX : bias);
-#pragma GCC unroll 8
         for (ki = 0; ki < kh; ki++) {
             const float *r0 = base[0] + ki * g->dh * g->wp, *r1 = base[1] + ki * g->dh * g->wp;
             const float *r2 = base[2] + ki * g->dh * g->wp, *r3 = base[3] + ki * g->dh * g->wp;
-#pragma GCC unroll 8
             for (kj = 0; kj < kw; kj++) {
                 int64_t off = kj * g->dw;
                 if (is_max) {
