@@ -78,32 +78,34 @@ G512_INLINE void g512_row(const RtGemmTile *t, int i, __m512 v0, __m512 v1, __mm
 G512_TARGET RT_API void rt_gemm_tile_avx512(const RtGemmTile *t)
 {
     const float *a0 = t->a0, *a1 = t->a1, *b = t->b;
-    int64_t k, kc = t->kc;
+    int64_t k, kc = t->kc, step = t->ldb ? t->ldb : 32;
     __mmask16 m0 = t->nr >= 16 ? 0xFFFF : (__mmask16)((1u << t->nr) - 1);
     __mmask16 m1 = t->nr >= 32 ? 0xFFFF : t->nr > 16 ? (__mmask16)((1u << (t->nr - 16)) - 1)
                  : 0;
+    /* a packed panel is zero-padded to 32 columns; B's own rows end at nr */
+    __mmask16 l0 = t->ldb ? m0 : 0xFFFF, l1 = t->ldb ? m1 : 0xFFFF;
     G512_DECL(c, 0); G512_DECL(c, 1); G512_DECL(c, 2);
     G512_DECL(c, 3); G512_DECL(c, 4); G512_DECL(c, 5);
     if (t->mr > 6) {
         G512_DECL(d, 0); G512_DECL(d, 1); G512_DECL(d, 2);
         G512_DECL(d, 3); G512_DECL(d, 4); G512_DECL(d, 5);
         for (k = 0; k < kc; k++) {
-            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+            __m512 b0 = _mm512_maskz_loadu_ps(l0, b), b1 = _mm512_maskz_loadu_ps(l1, b + 16);
             G512_PANEL(c, a0);
             G512_PANEL(d, a1);
             a0 += 6;
             a1 += 6;
-            b += 32;
+            b += step;
         }
         G512_STORE(c, 0);
         G512_STORE(d, 6);
         return;
     }
     for (k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        __m512 b0 = _mm512_maskz_loadu_ps(l0, b), b1 = _mm512_maskz_loadu_ps(l1, b + 16);
         G512_PANEL(c, a0);
         a0 += 6;
-        b += 32;
+        b += step;
     }
     G512_STORE(c, 0);
 }

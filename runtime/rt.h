@@ -112,9 +112,11 @@ RT_API size_t rt_winograd_weights_size(int64_t M, int64_t C);    /* in floats */
 RT_API void rt_winograd_pack_weights(int64_t M, int64_t C, const float *w, float *dst);
 
 /* One tile of the packed GEMM for a micro-kernel: C[mr,nr] (+)= A[mr,kc] B[kc,nr], where
- * a0/a1 are 6-row panels (a1 for rows 6..11) and b a packed kc x NR panel. */
+ * a0/a1 are 6-row panels (a1 for rows 6..11) and b a packed kc x NR panel (or, AVX-512
+ * only, B's own rows). */
 typedef struct {
     int64_t kc, ldc, ldr;
+    int64_t ldb;                /* 0: b is a packed panel; else rows of B itself, ldb apart */
     const float *a0, *a1, *b;
     float *c;
     const float *bias, *res;    /* epilogue (last k block only), already offset to the tile */
