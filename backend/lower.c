@@ -120,9 +120,8 @@ static Value *direct_conv_weights(Graph *g, Value *w)
 /* The direct kernel beats the packed GEMM on stride-1 windows larger than 1x1: it packs
  * nothing at run time (measured 1.1-1.6x on DenseNet's, ResNet's and VGG's 3x3 layers),
  * but not
- *   - at stride 2, where the GEMM's packing is shared by fewer taps: the two measured
- *     within 5 % of each other on ResNet's strided layers (-10 % at 56 wide), so the GEMM
- *     keeps them;
+ *   - at stride 2 (the kernel takes stride 1 only: a strided variant measured within 5 %
+ *     of the GEMM on ResNet's strided layers, -10 % at 56 wide, so the GEMM keeps them);
  *   - with fewer than 512 products per output, unless the channels are few (48 or less,
  *     the GEMM's packing then shared by few rows) or the plane small (256 pixels or less,
  *     where the GEMM's 32-wide tiles go part empty): SqueezeNet's 55x55 and 27x27 3x3
@@ -133,11 +132,9 @@ static bool use_direct(const WindowAttr *w, const Value *x, const Value *y, cons
                        const int64_t *p)
 {
     int64_t kdim = x->dims[1] * w->kernel[0] * w->kernel[1];
-    bool stride1 = w->stride[0] == 1 && w->stride[1] == 1;
     bool enough_work = kdim >= 512 ||
                        (kdim >= 64 && (wt->dims[0] <= 48 || y->dims[2] * y->dims[3] <= 256));
-    return rt_conv_direct_ok(p) && w->kernel[0] * w->kernel[1] > 1 && stride1 &&
-           enough_work &&
+    return rt_conv_direct_ok(p) && w->kernel[0] * w->kernel[1] > 1 && enough_work &&
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }
 

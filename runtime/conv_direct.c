@@ -1,13 +1,12 @@
-/* Convolutions of stride 1 or 2 with output channels in whole vectors (DenseNet's 3x3
- * growth layers, ResNet's 3x3 and 7x7 layers, Inception's branches): the packed GEMM would
+/* Stride-1 convolutions with windows larger than 1x1 (DenseNet's 3x3 growth layers,
+ * ResNet's and VGG's 3x3 layers, Inception's branches): the packed GEMM would
  * spend a good part of its time packing its input, since each packed column serves only M
  * rows. Here nothing is packed at run time: output channels are the vector lanes (weights
  * packed at compile time as K rows of 32 or 16 channels) and output pixels are broadcast
- * straight from a zero-bordered copy of the input, twelve pixels at a time. At stride 1 the
- * pixels are numbered over the padded width, so a tile's twelve pixels read twelve
- * consecutive floats of every input row whatever the row length (the few that fall in the
- * border columns are computed and dropped); at stride 2 a tile lists its twelve pixels'
- * windows, which may span rows.
+ * straight from a zero-bordered copy of the input, twelve pixels at a time. The pixels are
+ * numbered over the padded width, so a tile's twelve pixels read twelve consecutive floats
+ * of every input row whatever the row length (the few that fall in the border columns are
+ * computed and dropped). (At stride 2 the same kernel measured no faster than the GEMM.)
  * The AVX-512 tile is in conv_direct_avx512.c; elsewhere the weights are unpacked again
  * and the portable convolution runs. */
 #include <stdlib.h>
@@ -44,36 +43,25 @@ RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, fl
     }
 }
 
-/* Whether the direct kernel takes this convolution (p as rt_conv_f32's): horizontal
- * stride 1 or 2, one group, no input scaling. */
+/* Whether the direct kernel takes this convolution (p as rt_conv_f32's): stride 1, one
+ * group, no input scaling. */
 RT_API int rt_conv_direct_ok(const int64_t *p)
 {
-    return (p[10] == 1 || p[10] == 2) && p[9] >= 1 && p[15] == 1 && p[17] == 0;
+    return p[9] == 1 && p[10] == 1 && p[15] == 1 && p[17] == 0;
 }
 
-/* Where the tiles fall. Stride 1: pixel j is (j / pitch, j % pitch) with pitch the padded
- * width, tiles are runs of 12 j, and a tile's pixels read consecutive floats. Other
- * strides: pitch is the output width, and each tile lists its pixels' windows. Either way
- * the pixel's output is y[j / pitch * ow + j % pitch] when j % pitch < ow. */
+/* Where the tiles fall: pixel j is (j / wp, j % wp) over the padded width wp, tiles are runs
+ * of 12 j, and the pixel's output is y[j / wp * ow + j % wp] when j % wp < ow. */
 typedef struct {
-    int64_t hp, wp, pitch, ntiles, span;
+    int64_t hp, wp, ntiles, span;
 } DirectGeom;
 
 static DirectGeom direct_geom(const int64_t *p)
 {
-    int64_t oh = p[5], ow = p[6], kh = p[7], kw = p[8], sh = p[9], sw = p[10];
-    int64_t dh = p[13], dw = p[14];
     DirectGeom g;
-    g.hp = (oh - 1) * sh + (kh - 1) * dh + 1;
-    if (sw == 1 && sh == 1) {
-        g.wp = ow + (kw - 1) * dw;
-        g.pitch = g.wp;
-        g.span = (oh - 1) * g.pitch + ow;
-    } else {
-        g.wp = (ow - 1) * sw + (kw - 1) * dw + 1;
-        g.pitch = ow;
-        g.span = oh * ow;
-    }
+    g.hp = p[5] + (p[7] - 1) * p[13];
+    g.wp = p[6] + (p[8] - 1) * p[14];
+    g.span = (p[5] - 1) * g.wp + p[6];
     g.ntiles = (g.span + 11) / 12;
     return g;
 }
@@ -173,7 +161,7 @@ static void conv_direct_portable(void *const *t, const int64_t *p, const float *
 RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
 {
     int64_t N = p[0], C = p[1], H = p[2], W = p[3], M = p[4], OH = p[5], OW = p[6];
-    int64_t KH = p[7], KW = p[8], SH = p[9], SW = p[10], PT = p[11], PL = p[12];
+    int64_t KH = p[7], KW = p[8], PT = p[11], PL = p[12];
     int64_t DH = p[13], DW = p[14], K = C * KH * KW, nblk = (M + 31) / 32, n;
     DirectGeom g = direct_geom(p);
     float *y = t[0], *xp = t[4];
@@ -190,26 +178,15 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
         #pragma omp parallel for schedule(dynamic, 4) if (M * K * g.span > 400000)
         for (task = 0; task < nblk * g.ntiles; task++) {
             RtConvDirectTile tile;
-            int64_t px[12];
             /* all tiles of a channel block in a row: its weights stay in L2 */
             int64_t blk = task / g.ntiles, j0 = task % g.ntiles * 12;
             tile.x = xp + j0;
-            tile.px = NULL;
-            if (SW != 1 || SH != 1) {
-                int p_;
-                for (p_ = 0; p_ < 12; p_++) {   /* lanes past the end repeat the last */
-                    int64_t j = j0 + p_ < g.span ? j0 + p_ : g.span - 1;
-                    px[p_] = j / OW * SH * g.wp + j % OW * SW;
-                }
-                tile.x = xp;
-                tile.px = px;
-            }
             tile.w = wd + blk * 32 * K;
-            tile.c = C; tile.kh = KH; tile.kw = KW; tile.sw = SW;
+            tile.c = C; tile.kh = KH; tile.kw = KW;
             tile.plane = g.hp * g.wp; tile.row = DH * g.wp; tile.dw = DW;
             tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
             tile.lanes = (int)block_lanes(M, blk);
-            tile.j0 = j0; tile.span = g.span; tile.pitch = g.pitch; tile.ow = OW;
+            tile.j0 = j0; tile.span = g.span; tile.pitch = g.wp; tile.ow = OW;
             tile.hw = OH * OW;
             tile.y = y + (n * M + blk * 32) * OH * OW;
             tile.res = res ? res + (n * M + blk * 32) * OH * OW : NULL;
@@ -222,7 +199,7 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
     }
 #else
     (void)N; (void)C; (void)H; (void)W; (void)M; (void)OH; (void)OW; (void)KH; (void)KW;
-    (void)SH; (void)SW; (void)PT; (void)PL; (void)DH; (void)DW; (void)K; (void)nblk; (void)n;
+    (void)PT; (void)PL; (void)DH; (void)DW; (void)K; (void)nblk; (void)n;
     (void)g; (void)y; (void)xp; (void)x; (void)wd; (void)b; (void)res;
     conv_direct_portable(t, p, f);
 #endif

@@ -1,7 +1,6 @@
 /* The AVX-512 tile of the direct convolution (runtime/conv_direct.c): 12 output pixels x
  * 32 output channels in 24 zmm registers. Per weight row (input channel and tap): two
- * vector loads of weights and twelve broadcasts of input floats (consecutive at stride 1,
- * else each from its pixel's own window), 24 FMAs.
+ * vector loads of weights and twelve broadcasts of consecutive input floats, 24 FMAs.
  * The epilogue (bias, residual, activation) runs per channel on its twelve pixels, stored
  * contiguously into the NCHW output.
  * x86-64 GCC/Clang only. */
@@ -16,18 +15,11 @@ RT_API int rt_act512_ok(int act);
 
 #define CD_DECL(p) __m512 a##p = _mm512_setzero_ps(), b##p = _mm512_setzero_ps()
 #define CD_FMA2(p) do {                                         \
-        __m512 s_ = _mm512_set1_ps(q[(p) * sx_]);                \
+        __m512 s_ = _mm512_set1_ps(q[p]);                       \
         a##p = _mm512_fmadd_ps(w0, s_, a##p);                   \
         b##p = _mm512_fmadd_ps(w1, s_, b##p);                   \
     } while (0)
-#define CD_FMA1(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(q[(p) * sx_]), a##p)
-/* the same with each pixel's own window (t->px): rows of a strided output run together */
-#define CD_FMA2P(p) do {                                        \
-        __m512 s_ = _mm512_set1_ps(qs[p][off]);                 \
-        a##p = _mm512_fmadd_ps(w0, s_, a##p);                   \
-        b##p = _mm512_fmadd_ps(w1, s_, b##p);                   \
-    } while (0)
-#define CD_FMA1P(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(qs[p][off]), a##p)
+#define CD_FMA1(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(q[p]), a##p)
 #define CD_ALL(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6); M(7); M(8); M(9); M(10); M(11)
 
 /* The tile leaves the registers through buf[pixel][channel]: each channel's twelve pixels
@@ -76,54 +68,6 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
     }
 }
 
-/* The weight rows into the accumulators; SX, the input stride between the tile's pixels, is
- * a constant in each copy. */
-#define CD_LOOP(SX) do {                                                        \
-        const int64_t sx_ = (SX);                                               \
-        if (t->lanes == 32) {                                                      \
-            for (c = 0; c < t->c; c++)                                          \
-                for (ki = 0; ki < t->kh; ki++)                                  \
-                    for (kj = 0; kj < t->kw; kj++, w += 32) {                   \
-                        const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw; \
-                        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16); \
-                        CD_ALL(CD_FMA2);                                        \
-                    }                                                           \
-        } else {                                                                \
-            for (c = 0; c < t->c; c++)                                          \
-                for (ki = 0; ki < t->kh; ki++)                                  \
-                    for (kj = 0; kj < t->kw; kj++, w += 16) {                   \
-                        const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw; \
-                        __m512 w0 = _mm512_loadu_ps(w);                         \
-                        CD_ALL(CD_FMA1);                                        \
-                    }                                                           \
-        }                                                                       \
-    } while (0)
-
-/* The same loop with each pixel's own window start. */
-#define CD_LOOP_PIXELS() do {                                                   \
-        const float *qs[12];                                                    \
-        int p_;                                                                 \
-        for (p_ = 0; p_ < 12; p_++)                                             \
-            qs[p_] = t->x + t->px[p_];                                          \
-        if (t->lanes == 32) {                                                   \
-            for (c = 0; c < t->c; c++)                                          \
-                for (ki = 0; ki < t->kh; ki++)                                  \
-                    for (kj = 0; kj < t->kw; kj++, w += 32) {                   \
-                        int64_t off = c * t->plane + ki * t->row + kj * t->dw;  \
-                        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16); \
-                        CD_ALL(CD_FMA2P);                                       \
-                    }                                                           \
-        } else {                                                                \
-            for (c = 0; c < t->c; c++)                                          \
-                for (ki = 0; ki < t->kh; ki++)                                  \
-                    for (kj = 0; kj < t->kw; kj++, w += 16) {                   \
-                        int64_t off = c * t->plane + ki * t->row + kj * t->dw;  \
-                        __m512 w0 = _mm512_loadu_ps(w);                         \
-                        CD_ALL(CD_FMA1P);                                       \
-                    }                                                           \
-        }                                                                       \
-    } while (0)
-
 #define CD_SAVE(p) do {                                         \
         _mm512_store_ps(buf[p], a##p);                          \
         _mm512_store_ps(buf[p] + 16, b##p);                     \
@@ -136,10 +80,23 @@ CD512_TARGET RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t)
     int64_t c, ki, kj;
     CD_DECL(0); CD_DECL(1); CD_DECL(2); CD_DECL(3); CD_DECL(4); CD_DECL(5);
     CD_DECL(6); CD_DECL(7); CD_DECL(8); CD_DECL(9); CD_DECL(10); CD_DECL(11);
-    if (t->px)
-        CD_LOOP_PIXELS();
-    else
-        CD_LOOP(1);
+    if (t->lanes == 32) {
+        for (c = 0; c < t->c; c++)
+            for (ki = 0; ki < t->kh; ki++)
+                for (kj = 0; kj < t->kw; kj++, w += 32) {
+                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
+                    __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+                    CD_ALL(CD_FMA2);
+                }
+    } else {
+        for (c = 0; c < t->c; c++)
+            for (ki = 0; ki < t->kh; ki++)
+                for (kj = 0; kj < t->kw; kj++, w += 16) {
+                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
+                    __m512 w0 = _mm512_loadu_ps(w);
+                    CD_ALL(CD_FMA1);
+                }
+    }
     CD_ALL(CD_SAVE);
     cd_store(t, buf);
 }

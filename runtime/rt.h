@@ -124,19 +124,18 @@ typedef struct {
     float alpha, beta;
 } RtGemmTile;
 
-/* Convolutions with output channels as lanes (runtime/conv_direct.c): weights packed once
- * by the compiler, and one tile of 12 output pixels x mb (16 or 32) channels. */
+/* Stride-1 convolutions with output channels as lanes (runtime/conv_direct.c): weights
+ * packed once by the compiler, and one tile of 12 output pixels x mb channels. */
 RT_API size_t rt_conv_direct_weights_size(int64_t M, int64_t K);    /* in floats */
 RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, float *dst);
 RT_API int rt_conv_direct_ok(const int64_t *p);
 RT_API size_t rt_conv_direct_workspace(const int64_t *p);          /* in floats */
 
 typedef struct {
-    const float *x;             /* bordered input at the tile's first pixel, or (px) at 0 */
-    const int64_t *px;          /* NULL, or where each pixel's window starts in x */
+    const float *x;             /* bordered input at the tile's first pixel */
     const float *w;             /* the channel block's packed weights, K rows of mb */
-    int64_t c, kh, kw, sw, plane, row, dw;  /* input channels, window, strides in floats */
-    int64_t j0, span, pitch, ow, hw;    /* first pixel, pixels in all, row pitch, width */
+    int64_t c, kh, kw, plane, row, dw;  /* input channels, window, strides in floats */
+    int64_t j0, span, pitch, ow, hw;    /* first pixel, pixels in all, padded/real widths */
     float *y;                   /* the block's first output channel plane */
     const float *res, *bias;    /* the same for the residual; bias of the block's channels */
     int mb, lanes, act;         /* channels in the block, and its lanes (16 or 32) */
