@@ -43,14 +43,15 @@ static const ConvCase conv_cases[] = {
     /* unpadded, so also run with the input scalings: 1x1 over several blocks, 3x3 gathered */
     {   2, 40, 30, 30, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 6, 9, 11,  7, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, 1, 0, RT_ACT_RELU, 0, 0 },
-    /* whole vectors of output channels at stride 1, so also run by the direct kernel */
+    /* stride 1, so also run by the direct kernel (16 to 64 channels, whole and partial
+     * vectors); then a 7x7 stem and strided 3x3 layers (the GEMM's stride-2 gather) */
     {   1, 5, 9, 13, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   2, 3, 7, 7,  48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, RT_ACT_RELU, 0, 0 },
     {   1, 4, 12, 10, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, RT_ACT_SILU, 0, 0 },
     {   1, 6, 11, 9, 64, 3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 1, 1, RT_ACT_CLIP, 0, 6 },
     {   1, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_LEAKYRELU, 0.1f, 0 },
     {   1, 2, 5, 4,  16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
-    {   1, 3, 23, 29, 32, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 }, /* stem */
+    {   1, 3, 23, 29, 32, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
     {   2, 8, 14, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 5, 9, 30,  16, 3, 3, 3, 2, 0, 2, 1, 0, 1, 2, 1, 0, RT_ACT_SILU, 0, 0 },
     /* depthwise shapes of MobileNet and EfficientNet: each vectorized variant, planes of
