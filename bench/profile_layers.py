@@ -12,6 +12,7 @@ ap.add_argument("--runs", type=int, default=20)
 ap.add_argument("--top", type=int, default=25)
 ap.add_argument("--cc", default="cc")
 ap.add_argument("--level", default="-O2", help="cnnc's -O level")
+ap.add_argument("--dump", help="also write 'index kernel ms name' per layer to this file")
 a = ap.parse_args()
 
 tmp = tempfile.mkdtemp(prefix="cnnc-prof-")
@@ -28,15 +29,19 @@ def wrap(mo):
 
 # the step comment ("{   /* name (Op) -> shape */") precedes each call
 text = re.sub(r"/\* (.*?) \(([\w.]+)\) -> .*? \*/\n((?:.*\n)*?)(\s+)(rt_\w+)\(t, p, f\);",
-              lambda m: "/* %s (%s) */\n%s%s{ double t0_ = prof_now(); %s(t, p, f); "
+              lambda m: "/* %s (%s) */\n%s%s{ %sdouble t0_ = prof_now(); %s(t, p, f); "
               "prof_t[%d] += prof_now() - t0_; prof_k[%d] = \"%s\"; }" % (
-                  m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), len(labels),
+                  m.group(1), m.group(2), m.group(3), m.group(4),
+                  "" if labels else "prof_skip_warmup(); ", m.group(5), len(labels),
                   len(labels), m.group(5)) + ("" if labels.append((m.group(1), m.group(2)))
                                               else ""), text)
 n = len(labels)
-pre = ("#include <time.h>\nstatic double prof_t[%d]; static const char *prof_k[%d];\n"
+pre = ("#include <time.h>\n#include <string.h>\nstatic double prof_t[%d]; static const char *prof_k[%d];\n"
        "static double prof_now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);"
-       " return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6; }\n" % (n, n))
+       " return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6; }\n"
+       # the warm-up run (page faults, first allocations) is left out of the figures
+       "static int prof_runs; static void prof_skip_warmup(void) { "
+       "if (prof_runs++ == 1) memset(prof_t, 0, sizeof prof_t); }\n" % (n, n))
 dump = ("static void prof_dump(void) { FILE *f = fopen(\"%s/prof.txt\", \"w\"); int i; "
         "for (i = 0; i < %d; i++) fprintf(f, \"%%d %%s %%.6f\\n\", i, prof_k[i], prof_t[i]); "
         "fclose(f); }\n" % (tmp, n))
@@ -52,15 +57,19 @@ print(r.stdout.strip(), r.stderr.strip())
 rows = []
 for line in open(os.path.join(tmp, "prof.txt")):
     i, k, t = line.split()
-    rows.append((float(t) / (a.runs + 1), int(i), k))
+    rows.append((float(t) / a.runs, int(i), k))
 total = sum(r[0] for r in rows)
-print("total %.3f ms per run (incl. warm-up share)" % total)
+print("total %.3f ms per run (warm-up run left out)" % total)
 by_op = {}
 for t, i, k in rows:
     key = labels[i][1] + " " + k
     by_op[key] = by_op.get(key, 0) + t
 for key, t in sorted(by_op.items(), key=lambda x: -x[1]):
     print("  %-40s %8.3f ms %5.1f%%" % (key, t, 100 * t / total))
+if a.dump:
+    with open(a.dump, "w") as f:
+        for t, i, k in rows:
+            f.write("%d %s %.6f %s\n" % (i, k, t, labels[i][0]))
 print("top layers:")
 for t, i, k in sorted(rows, reverse=True)[: a.top]:
     print("  %4d %-60s %-10s %-20s %8.3f ms" % (i, labels[i][0][-60:], labels[i][1], k, t))

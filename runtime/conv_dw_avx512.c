@@ -37,7 +37,7 @@ RT_API size_t rt_dwconv_scratch_avx512(const int64_t *p)
 RT_API void rt_dwconv_scratch_init_avx512(const int64_t *p, float *scratch)
 {
     PlaneGeom g = dw_geom(p);
-    plane_scratch_init(&g, scratch, 0.0f);
+    plane_scratch_init(&g, plane_aligned(scratch), 0.0f);
 }
 
 /* One plane: y = act(conv(x, wk) + bias + res); p and f as rt_conv_f32's; scratch holds
@@ -50,6 +50,7 @@ PL512_TARGET RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f
     PlaneGeom g = dw_geom(p);
     int act = (int)p[16];
     float alpha = f[0], beta = f[1];
+    scratch = plane_aligned(scratch);
     plane_copy(&g, x, scratch);
     if (g.kh == 3 && g.kw == 3 && g.sw == 1)
         plane_window(&g, scratch, wk, bias, res, y, act, alpha, beta, 3, 3, 1, 0);

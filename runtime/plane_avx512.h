@@ -44,10 +44,18 @@ static inline int64_t plane_nvecs(const PlaneGeom *g)
     return (g->oh * g->nvec + PL512_GROUP - 1) / PL512_GROUP * PL512_GROUP;
 }
 
-/* Floats of scratch: the bordered plane, then the vectors' table. */
+/* Floats of scratch: the bordered plane, then the vectors' table (and room to align the
+ * plane to 64 bytes: plane_aligned). */
 static inline size_t plane_scratch_floats(const PlaneGeom *g)
 {
-    return (size_t)(g->hp * g->wp + 32 + plane_nvecs(g) * 3);
+    return (size_t)(g->hp * g->wp + 32 + plane_nvecs(g) * 3 + 16);
+}
+
+/* The scratch plane starts on a cache line, so that every vector of a window's first
+ * column (a multiple of 16 floats into a row of a multiple of 16) loads whole lines. */
+static inline float *plane_aligned(float *scratch)
+{
+    return (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
 }
 
 /* The scratch's border filled with `border` and its table of vectors written: once per
@@ -97,6 +105,68 @@ PL512_INLINE __m512 plane_load(const float *src, int sw)
     return _mm512_permutex2var_ps(_mm512_loadu_ps(src), even, _mm512_loadu_ps(src + 16));
 }
 
+#define PL512_SHIFT(lo, hi, n) _mm512_castsi512_ps(_mm512_alignr_epi32( \
+        _mm512_castps_si512(hi), _mm512_castps_si512(lo), n))
+
+/* Whether plane_taps builds this window's row: undilated, 3 or 5 wide. */
+static inline int plane_has_taps(int64_t kw, int64_t sw, int64_t dw)
+{
+    return dw == 1 && (kw == 3 || kw == 5) && (sw == 1 || sw == 2);
+}
+
+/* The kw inputs of one window row for 16 output pixels, r at their first (64-byte
+ * aligned): tap[kj] holds the pixels kj columns on. Built from whole-line loads and
+ * in-register shifts, where kw unaligned loads would each straddle two cache lines (and,
+ * at stride 2, need two loads and a permute): 2 loads and kw - 1 shifts at stride 1, 3 loads
+ * and kw shuffles at stride 2. */
+PL512_INLINE void plane_taps(const float *r, int64_t kw, int64_t sw, __m512 *tap)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    __m512 lo = _mm512_load_ps(r), hi = _mm512_load_ps(r + 16);
+    tap[3] = tap[4] = lo;       /* unused at kw = 3; set so that no path reads garbage */
+    if (sw == 1) {
+        tap[0] = lo;
+        tap[1] = PL512_SHIFT(lo, hi, 1);
+        tap[2] = PL512_SHIFT(lo, hi, 2);
+        if (kw == 5) {
+            tap[3] = PL512_SHIFT(lo, hi, 3);
+            tap[4] = PL512_SHIFT(lo, hi, 4);
+        }
+        return;
+    } else {
+        /* even and odd columns of the 32 loaded, then of the next 16 for the shifts */
+        __m512 next = _mm512_load_ps(r + 32);
+        __m512 e = _mm512_permutex2var_ps(lo, even, hi), o = _mm512_permutex2var_ps(lo, odd, hi);
+        __m512 ne = _mm512_permutexvar_ps(even, next);
+        tap[0] = e;
+        tap[1] = o;
+        tap[2] = PL512_SHIFT(e, ne, 1);
+        if (kw == 5) {
+            tap[3] = PL512_SHIFT(o, _mm512_permutexvar_ps(odd, next), 1);
+            tap[4] = PL512_SHIFT(e, ne, 2);
+        }
+    }
+}
+
+/* Tap kj of the current window row into accumulator set a, b or c (kj mod 3): three
+ * independent chains per output vector, so that the FMA latency is hidden. */
+#define PL512_TAP(kj, s) do {                                               \
+        if ((kj) < kw && is_max) {                                          \
+            s##0 = _mm512_max_ps(t0[kj], s##0);                             \
+            s##1 = _mm512_max_ps(t1[kj], s##1);                             \
+            s##2 = _mm512_max_ps(t2[kj], s##2);                             \
+            s##3 = _mm512_max_ps(t3[kj], s##3);                             \
+        } else if ((kj) < kw) {                                             \
+            __m512 w_ = _mm512_set1_ps(wk[ki * kw + (kj)]);                 \
+            s##0 = _mm512_fmadd_ps(t0[kj], w_, s##0);                       \
+            s##1 = _mm512_fmadd_ps(t1[kj], w_, s##1);                       \
+            s##2 = _mm512_fmadd_ps(t2[kj], w_, s##2);                       \
+            s##3 = _mm512_fmadd_ps(t3[kj], w_, s##3);                       \
+        }                                                                   \
+    } while (0)
+
 /* The plane's output vectors, four at a time in a0..a3: the weighted sum of the window
  * (wk) plus bias, residual and activation, or (is_max) its maximum. kh, kw, sw and is_max
  * are constants after inlining for the common windows. */
@@ -110,7 +180,7 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
         const float *base[PL512_GROUP];
         int64_t at[PL512_GROUP], ki, kj;
         __mmask16 keep[PL512_GROUP];
-        __m512 a0, a1, a2, a3, out[PL512_GROUP];
+        __m512 a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, out[PL512_GROUP];
         int u;
         for (u = 0; u < PL512_GROUP; u++) {
             base[u] = xp + vec[it + u].in;
@@ -118,7 +188,22 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
             keep[u] = (__mmask16)vec[it + u].keep;
         }
         a0 = a1 = a2 = a3 = _mm512_set1_ps(is_max ? -FLT_MAX : bias);
-        for (ki = 0; ki < kh; ki++) {
+        b0 = b1 = b2 = b3 = c0 = c1 = c2 = c3 = _mm512_set1_ps(is_max ? -FLT_MAX : 0.0f);
+        for (ki = 0; ki < kh && plane_has_taps(kw, sw, g->dw); ki++) {
+            __m512 t0[5], t1[5], t2[5], t3[5];
+            int64_t row = ki * g->dh * g->wp;
+            plane_taps(base[0] + row, kw, sw, t0);
+            plane_taps(base[1] + row, kw, sw, t1);
+            plane_taps(base[2] + row, kw, sw, t2);
+            plane_taps(base[3] + row, kw, sw, t3);
+            /* spelled out, not looped, so that the taps stay in registers */
+            PL512_TAP(0, a);
+            PL512_TAP(1, b);
+            PL512_TAP(2, c);
+            PL512_TAP(3, a);
+            PL512_TAP(4, b);
+        }
+        for (ki = 0; ki < kh && !plane_has_taps(kw, sw, g->dw); ki++) {
             const float *r0 = base[0] + ki * g->dh * g->wp, *r1 = base[1] + ki * g->dh * g->wp;
             const float *r2 = base[2] + ki * g->dh * g->wp, *r3 = base[3] + ki * g->dh * g->wp;
             for (kj = 0; kj < kw; kj++) {
@@ -137,7 +222,17 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
                 }
             }
         }
-        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+        if (is_max) {
+            out[0] = _mm512_max_ps(a0, _mm512_max_ps(b0, c0));
+            out[1] = _mm512_max_ps(a1, _mm512_max_ps(b1, c1));
+            out[2] = _mm512_max_ps(a2, _mm512_max_ps(b2, c2));
+            out[3] = _mm512_max_ps(a3, _mm512_max_ps(b3, c3));
+        } else {
+            out[0] = _mm512_add_ps(a0, _mm512_add_ps(b0, c0));
+            out[1] = _mm512_add_ps(a1, _mm512_add_ps(b1, c1));
+            out[2] = _mm512_add_ps(a2, _mm512_add_ps(b2, c2));
+            out[3] = _mm512_add_ps(a3, _mm512_add_ps(b3, c3));
+        }
         for (u = 0; u < PL512_GROUP; u++) {
             __m512 v = out[u];
             if (!is_max && res)

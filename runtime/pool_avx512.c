@@ -32,13 +32,14 @@ RT_API size_t rt_maxpool_scratch_avx512(const int64_t *p)
 RT_API void rt_maxpool_scratch_init_avx512(const int64_t *p, float *scratch)
 {
     PlaneGeom g = pool_geom(p);
-    plane_scratch_init(&g, scratch, -FLT_MAX);
+    plane_scratch_init(&g, plane_aligned(scratch), -FLT_MAX);
 }
 
 PL512_TARGET RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *x, float *y,
                                                  float *scratch)
 {
     PlaneGeom g = pool_geom(p);
+    scratch = plane_aligned(scratch);
     plane_copy(&g, x, scratch);
     if (g.kh == 3 && g.kw == 3 && g.sw == 1)
         plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, 3, 3, 1, 1);
