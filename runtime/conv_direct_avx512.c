@@ -80,7 +80,17 @@ CD512_TARGET RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t)
     int64_t c, ki, kj;
     CD_DECL(0); CD_DECL(1); CD_DECL(2); CD_DECL(3); CD_DECL(4); CD_DECL(5);
     CD_DECL(6); CD_DECL(7); CD_DECL(8); CD_DECL(9); CD_DECL(10); CD_DECL(11);
-    if (t->lanes == 32) {
+    if (t->lanes == 32 && t->pf) {
+        const char *pf = t->pf;
+        for (c = 0; c < t->c; c++)
+            for (ki = 0; ki < t->kh; ki++)
+                for (kj = 0; kj < t->kw; kj++, w += 32, pf += 64) {
+                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
+                    __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+                    _mm_prefetch(pf, _MM_HINT_T1);
+                    CD_ALL(CD_FMA2);
+                }
+    } else if (t->lanes == 32) {
         for (c = 0; c < t->c; c++)
             for (ki = 0; ki < t->kh; ki++)
                 for (kj = 0; kj < t->kw; kj++, w += 32) {

@@ -319,6 +319,16 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
         }
         for (jr = 0; jr < nc; jr += nr) {
             t.nr = (int)(nc - jr < nr ? nc - jr : nr);
+            /* The weights of a layer come from memory once per inference, and a panel's
+             * first tile would wait for them (ResNet-50's 7x7 layers, 4-8 MB each for 49
+             * columns: 1.4x slower than with them cached, 2x at two threads): the first
+             * tile brings the next panels into L2 as it goes (0.80 -> 0.58 ms on the
+             * 512 -> 2048 layer, at two threads 0.54 -> 0.31). */
+            t.pf0 = t.pf1 = NULL;
+            if (jr == 0 && t.a1 && ic + 2 * RT_GEMM_MR < m1) {
+                t.pf0 = t.a0 + 2 * RT_GEMM_MR * K;
+                t.pf1 = t.pf0 + RT_GEMM_MR * K;
+            }
             t.b = buf ? buf + jr * kc : B->x + pc * B->ldb + jc + jr;
             t.ldb = buf ? 0 : B->ldb;
             t.c = C + ic * ldc + jc + jr;

@@ -89,14 +89,29 @@ G512_TARGET RT_API void rt_gemm_tile_avx512(const RtGemmTile *t)
     if (t->mr > 6) {
         G512_DECL(d, 0); G512_DECL(d, 1); G512_DECL(d, 2);
         G512_DECL(d, 3); G512_DECL(d, 4); G512_DECL(d, 5);
-        for (k = 0; k < kc; k++) {
-            __m512 b0 = _mm512_maskz_loadu_ps(l0, b), b1 = _mm512_maskz_loadu_ps(l1, b + 16);
-            G512_PANEL(c, a0);
-            G512_PANEL(d, a1);
-            a0 += 6;
-            a1 += 6;
-            b += step;
-        }
+        const float *pf0 = t->pf0, *pf1 = t->pf1;
+        if (pf0)
+            for (k = 0; k < kc; k++) {
+                __m512 b0 = _mm512_maskz_loadu_ps(l0, b), b1 = _mm512_maskz_loadu_ps(l1, b + 16);
+                _mm_prefetch((const char *)pf0, _MM_HINT_T1);
+                _mm_prefetch((const char *)pf1, _MM_HINT_T1);
+                G512_PANEL(c, a0);
+                G512_PANEL(d, a1);
+                a0 += 6;
+                a1 += 6;
+                pf0 += 6;
+                pf1 += 6;
+                b += step;
+            }
+        else
+            for (k = 0; k < kc; k++) {
+                __m512 b0 = _mm512_maskz_loadu_ps(l0, b), b1 = _mm512_maskz_loadu_ps(l1, b + 16);
+                G512_PANEL(c, a0);
+                G512_PANEL(d, a1);
+                a0 += 6;
+                a1 += 6;
+                b += step;
+            }
         G512_STORE(c, 0);
         G512_STORE(d, 6);
         return;

@@ -118,6 +118,7 @@ typedef struct {
     int64_t kc, ldc, ldr;
     int64_t ldb;                /* 0: b is a packed panel; else rows of B itself, ldb apart */
     const float *a0, *a1, *b;
+    const float *pf0, *pf1;     /* the next A panels to bring into the caches, or NULL */
     float *c;
     const float *bias, *res;    /* epilogue (last k block only), already offset to the tile */
     int mr, nr, accumulate, act;
@@ -134,6 +135,7 @@ RT_API size_t rt_conv_direct_workspace(const int64_t *p);          /* in floats 
 typedef struct {
     const float *x;             /* bordered input at the tile's first pixel */
     const float *w;             /* the channel block's packed weights, K rows of mb */
+    const char *pf;             /* one cache line a weight row to prefetch from, or NULL */
     int64_t c, kh, kw, plane, row, dw;  /* input channels, window, strides in floats */
     int64_t j0, span, pitch, ow, hw;    /* first pixel, pixels in all, padded/real widths */
     float *y;                   /* the block's first output channel plane */
