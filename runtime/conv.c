@@ -56,6 +56,12 @@ RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f, const float
                                    const float *wk, float bias, const float *res, float *y,
                                    float *scratch);
 RT_API float rt_dot_avx512(int64_t K, const float *a, const float *b);
+RT_API int rt_dwconv16_ok(const int64_t *p);
+RT_API size_t rt_dwconv16_scratch(const int64_t *p);
+RT_API void rt_dwconv16_scratch_init(const int64_t *p, float *scratch);
+RT_API void rt_dwconv16_block_avx512(const int64_t *p, const float *f, const float *x,
+                                     const float *w, const float *b, float *y, int64_t c0,
+                                     float *scratch);
 #endif
 
 /* One plane of a depthwise convolution, portable. */
@@ -85,6 +91,37 @@ static void depthwise_plane(const ConvShape *s, const float *src, const float *w
 
 #define DW_STACK_FLOATS 20480    /* 80 KiB: a 112x112 plane with its border and table */
 
+#if defined(__GNUC__) && defined(__x86_64__)
+/* Small planes, sixteen channels at a time (conv_dw_avx512.c), each thread with its own
+ * scratch; the portable loop for the blocks of a thread that cannot have one. */
+static void depthwise16(const ConvShape *s, const int64_t *p, const float *f, const float *x,
+                        const float *w, const float *b, float *y)
+{
+    int64_t nblk = (s->c + 15) / 16, task;
+    size_t scratch = rt_dwconv16_scratch(p);
+    #pragma omp parallel if (s->n * s->c * s->oh * s->ow > 16384)
+    {
+        float *buf = malloc(scratch * sizeof(float));
+        if (buf)
+            rt_dwconv16_scratch_init(p, buf);
+        #pragma omp for schedule(dynamic, 1)
+        for (task = 0; task < s->n * nblk; task++) {
+            int64_t n = task / nblk, c0 = task % nblk * 16, c;
+            const float *xn = x + n * s->c * s->h * s->w;
+            float *yn = y + n * s->c * s->oh * s->ow;
+            if (buf) {
+                rt_dwconv16_block_avx512(p, f, xn, w, b, yn, c0, buf);
+                continue;
+            }
+            for (c = c0; c < c0 + 16 && c < s->c; c++)
+                depthwise_plane(s, xn + c * s->h * s->w, w + c * s->kh * s->kw,
+                                b ? b[c] : 0.0f, NULL, yn + c * s->oh * s->ow);
+        }
+        free(buf);
+    }
+}
+#endif
+
 /* Depthwise (one input channel per output channel): plane by plane, vectorized where the
  * CPU and the shape allow (each thread with its own scratch plane); p and f as
  * rt_conv_f32's. */
@@ -96,6 +133,10 @@ static void depthwise(const ConvShape *s, const int64_t *p, const float *f, cons
     size_t scratch = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
     fast = rt_cpu_isa() >= 2 && rt_dwconv_avx512_ok(p);
+    if (fast && !res && rt_dwconv16_ok(p)) {
+        depthwise16(s, p, f, x, w, b, y);
+        return;
+    }
     if (fast)
         scratch = rt_dwconv_scratch_avx512(p);
 #else

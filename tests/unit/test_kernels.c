@@ -64,6 +64,15 @@ static const ConvCase conv_cases[] = {
     {   1, 3, 9, 20,  3, 7, 7, 1, 2, 3, 3, 3, 3, 1, 1, 3, 1, RT_ACT_SIGMOID, 0, 0 },
     {   1, 2, 11, 19, 2, 3, 2, 2, 1, 0, 2, 3, 0, 1, 3, 2, 1, RT_ACT_HARDSWISH, 0, 0 },
     {   1, 2, 5, 6,   2, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, 1, RT_ACT_TANH, 0, 0 },
+    /* planes of 56x56 and less go sixteen channels a vector (but with a residual):
+     * whole and partial blocks, two images, both strides, 5x5; larger ones by plane */
+    {   2, 40, 14, 14, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 40, 1, RT_ACT_CLIP, 0, 6 },
+    {   1, 33, 28, 28, 33, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 33, 1, RT_ACT_SILU, 0, 0 },
+    {   1, 16, 7, 7,  16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 0, RT_ACT_NONE, 0, 0 },
+    {   1, 17, 29, 29, 17, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 17, 1, RT_ACT_RELU, 0, 0 },
+    {   1, 18, 13, 11, 18, 3, 3, 2, 1, 2, 0, 1, 2, 2, 1, 18, 1, RT_ACT_HARDSWISH, 0, 0 },
+    {   1, 17, 56, 56, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 17, 1, RT_ACT_CLIP, 0, 6 },
+    {   1, 3, 57, 57,  3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, 1, RT_ACT_RELU, 0, 0 },
 };
 
 static int64_t out_len(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1)
