@@ -142,18 +142,30 @@ RT_API void rt_avgpool_f32(void *const *t, const int64_t *p, const float *f)
     }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+RT_API float rt_globalpool_plane_avx512(const float *x, int64_t n, int is_max);
+#endif
+
 /* t: y x; p: N*C HW is_max */
 RT_API void rt_globalpool_f32(void *const *t, const int64_t *p, const float *f)
 {
     float *y = t[0];
     const float *x = t[1];
     int64_t nc = p[0], hw = p[1], i;
-    int is_max = (int)p[2];
+    int is_max = (int)p[2], avx512 = rt_cpu_isa() >= 2;
     (void)f;
     #pragma omp parallel for if (nc * hw > 65536) schedule(static)
     for (i = 0; i < nc; i++) {
         const float *src = x + i * hw;
         int64_t j;
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (avx512) {
+            y[i] = rt_globalpool_plane_avx512(src, hw, is_max);
+            continue;
+        }
+#else
+        (void)avx512;
+#endif
         if (is_max) {
             float m = -FLT_MAX;
             #pragma omp simd reduction(max:m)

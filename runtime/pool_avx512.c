@@ -50,4 +50,31 @@ PL512_TARGET RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *
     else
         plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, g.kh, g.kw, g.sw, 1);
 }
+
+/* The mean (or maximum) of one plane of n floats: four vector chains, where the
+ * portable loop compiled for the baseline ISA runs one 4-wide chain (and the squeeze-
+ * excitation blocks of EfficientNet pool a plane after every depthwise layer). */
+PL512_TARGET RT_API float rt_globalpool_plane_avx512(const float *x, int64_t n, int is_max)
+{
+    __m512 init = _mm512_set1_ps(is_max ? -FLT_MAX : 0.0f), a0 = init, a1 = init, a2 = init;
+    __m512 a3 = init;
+    int64_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m512 v0 = _mm512_loadu_ps(x + j), v1 = _mm512_loadu_ps(x + j + 16);
+        __m512 v2 = _mm512_loadu_ps(x + j + 32), v3 = _mm512_loadu_ps(x + j + 48);
+        a0 = is_max ? _mm512_max_ps(a0, v0) : _mm512_add_ps(a0, v0);
+        a1 = is_max ? _mm512_max_ps(a1, v1) : _mm512_add_ps(a1, v1);
+        a2 = is_max ? _mm512_max_ps(a2, v2) : _mm512_add_ps(a2, v2);
+        a3 = is_max ? _mm512_max_ps(a3, v3) : _mm512_add_ps(a3, v3);
+    }
+    for (; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __m512 v = _mm512_mask_loadu_ps(init, m, x + j);
+        a0 = is_max ? _mm512_max_ps(a0, v) : _mm512_add_ps(a0, v);
+    }
+    if (is_max)
+        return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3)));
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3))) /
+           (float)n;
+}
 #endif

@@ -238,10 +238,12 @@ START_TEST(pool_matches_reference)
 }
 END_TEST
 
+/* every ISA; planes with a masked tail, and one of a squeeze-excitation block's size */
 START_TEST(globalpool_max_and_mean)
 {
-    int64_t nc = 2 * 3, hw = 7 * 13;
+    int64_t nc = 2 * 3, hw = _i / NISA ? 56 * 56 : 7 * 13;
     float *x = alloc_uniform((size_t)(nc * hw), 5, -3, 1), y[6], want[6];
+    use_isa(_i % NISA);
     for (int is_max = 0; is_max < 2; is_max++) {
         for (int64_t i = 0; i < nc; i++) {
             double m = -INFINITY, s = 0;
@@ -630,7 +632,7 @@ static Suite *kernels_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, conv_matches_reference, 0, NISA * NCASES(conv_cases));
     tcase_add_loop_test(tc, pool_matches_reference, 0, NCASES(pool_cases));
-    tcase_add_test(tc, globalpool_max_and_mean);
+    tcase_add_loop_test(tc, globalpool_max_and_mean, 0, 2 * NISA);
     tcase_add_test(tc, batchnorm_inference);
     tcase_add_test(tc, affine_with_activation);
     tcase_add_loop_test(tc, lrn_odd_and_even_size, 0, 2);
