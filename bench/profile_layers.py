@@ -58,6 +58,10 @@ rows = []
 for line in open(os.path.join(tmp, "prof.txt")):
     i, k, t = line.split()
     rows.append((float(t) / a.runs, int(i), k))
+if a.dump:
+    with open(a.dump, "w") as f:
+        for t, i, k in rows:
+            f.write("%d %s %.6f %s\n" % (i, k, t, labels[i][0]))
 total = sum(r[0] for r in rows)
 print("total %.3f ms per run (warm-up run left out)" % total)
 by_op = {}
@@ -66,10 +70,6 @@ for t, i, k in rows:
     by_op[key] = by_op.get(key, 0) + t
 for key, t in sorted(by_op.items(), key=lambda x: -x[1]):
     print("  %-40s %8.3f ms %5.1f%%" % (key, t, 100 * t / total))
-if a.dump:
-    with open(a.dump, "w") as f:
-        for t, i, k in rows:
-            f.write("%d %s %.6f %s\n" % (i, k, t, labels[i][0]))
 print("top layers:")
 for t, i, k in sorted(rows, reverse=True)[: a.top]:
     print("  %4d %-60s %-10s %-20s %8.3f ms" % (i, labels[i][0][-60:], labels[i][1], k, t))

@@ -50,20 +50,35 @@ RT_API int rt_conv_direct_ok(const int64_t *p)
     return p[9] == 1 && p[10] == 1 && p[15] == 1 && p[17] == 0;
 }
 
-/* Where the tiles fall: pixel j is (j / wp, j % wp) over the padded width wp, tiles are runs
- * of 12 j, and the pixel's output is y[j / wp * ow + j % wp] when j % wp < ow. */
+/* Where the tiles fall: pixel j is (j / wp, j % wp) over the padded width wp, and its
+ * output is y[j / wp * ow + j % wp] when j % wp < ow. Tiles are runs of 12 j, across rows
+ * (the border columns in between computed and dropped), or runs of 7 within a row
+ * (run7: `runs` a row), whichever wastes fewer lanes: 7x7 planes fill 49 of 72 pixels of
+ * 12-pixel tiles but all of 7-pixel ones, 14x14 planes 196 of 228. */
 typedef struct {
-    int64_t hp, wp, ntiles, span;
+    int64_t hp, wp, ntiles, span, runs;
+    int run7;
 } DirectGeom;
 
 static DirectGeom direct_geom(const int64_t *p)
 {
     DirectGeom g;
+    int64_t slots12, slots7;
     g.hp = p[5] + (p[7] - 1) * p[13];
     g.wp = p[6] + (p[8] - 1) * p[14];
     g.span = (p[5] - 1) * g.wp + p[6];
-    g.ntiles = (g.span + 11) / 12;
+    g.runs = (p[6] + 6) / 7;
+    slots12 = (g.span + 11) / 12 * 12;
+    slots7 = p[5] * g.runs * 7;
+    g.run7 = slots7 < slots12;
+    g.ntiles = g.run7 ? p[5] * g.runs : (g.span + 11) / 12;
     return g;
+}
+
+/* The first pixel (over the padded width) of tile i. */
+static int64_t tile_start(const DirectGeom *g, int64_t i)
+{
+    return g->run7 ? i / g->runs * g->wp + i % g->runs * 7 : i * 12;
 }
 
 /* Floats of workspace: the bordered input of one image, and slack for the last tile. */
@@ -179,7 +194,7 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
         for (task = 0; task < nblk * g.ntiles; task++) {
             RtConvDirectTile tile;
             /* all tiles of a channel block in a row: its weights stay in L2 */
-            int64_t blk = task / g.ntiles, j0 = task % g.ntiles * 12;
+            int64_t blk = task / g.ntiles, j0 = tile_start(&g, task % g.ntiles);
             tile.x = xp + j0;
             tile.w = wd + blk * 32 * K;
             /* The weights come from memory once per inference; a block's first tile would
@@ -194,6 +209,7 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
             tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
             tile.lanes = (int)block_lanes(M, blk);
             tile.j0 = j0; tile.span = g.span; tile.pitch = g.wp; tile.ow = OW;
+            tile.npix = g.run7 ? 7 : 12;
             tile.hw = OH * OW;
             tile.y = y + (n * M + blk * 32) * OH * OW;
             tile.res = res ? res + (n * M + blk * 32) * OH * OW : NULL;

@@ -20,7 +20,8 @@ RT_API int rt_act512_ok(int act);
         b##p = _mm512_fmadd_ps(w1, s_, b##p);                   \
     } while (0)
 #define CD_FMA1(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(q[p]), a##p)
-#define CD_ALL(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6); M(7); M(8); M(9); M(10); M(11)
+#define CD_ALL7(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6)
+#define CD_ALL(M) CD_ALL7(M); M(7); M(8); M(9); M(10); M(11)
 
 /* The tile leaves the registers through buf[pixel][channel]: each channel's twelve pixels
  * are gathered back (from L1) into one vector, the border-column lanes squeezed out, and
@@ -34,7 +35,7 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
     __mmask16 valid = 0;
     int64_t first = -1, p, m;
     unsigned n;
-    for (p = 0; p < 12; p++) {
+    for (p = 0; p < t->npix; p++) {
         int64_t j = t->j0 + p;
         if (j < t->span && j % t->pitch < t->ow) {
             valid |= (__mmask16)(1u << p);
@@ -73,13 +74,48 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
         _mm512_store_ps(buf[p] + 16, b##p);                     \
     } while (0)
 
+/* Seven pixels: a run within one output row, for planes 7 or 14 wide (and others whose
+ * rows split into runs of 7 better than the padded width into runs of 12). */
+CD512_TARGET static void cd_tile7(const RtConvDirectTile *t)
+{
+    const float *w = t->w;
+    float buf[12][32] __attribute__((aligned(64)));
+    int64_t c, ki, kj;
+    CD_ALL7(CD_DECL);
+    if (t->lanes == 32) {
+        const char *pf = t->pf ? t->pf : (const char *)w;
+        int64_t pstep = t->pf ? 64 : 0;
+        for (c = 0; c < t->c; c++)
+            for (ki = 0; ki < t->kh; ki++)
+                for (kj = 0; kj < t->kw; kj++, w += 32, pf += pstep) {
+                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
+                    __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+                    _mm_prefetch(pf, _MM_HINT_T1);
+                    CD_ALL7(CD_FMA2);
+                }
+    } else {
+        for (c = 0; c < t->c; c++)
+            for (ki = 0; ki < t->kh; ki++)
+                for (kj = 0; kj < t->kw; kj++, w += 16) {
+                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
+                    __m512 w0 = _mm512_loadu_ps(w);
+                    CD_ALL7(CD_FMA1);
+                }
+    }
+    CD_ALL7(CD_SAVE);
+    cd_store(t, buf);
+}
+
 CD512_TARGET RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t)
 {
     const float *w = t->w;
     float buf[12][32] __attribute__((aligned(64)));
     int64_t c, ki, kj;
-    CD_DECL(0); CD_DECL(1); CD_DECL(2); CD_DECL(3); CD_DECL(4); CD_DECL(5);
-    CD_DECL(6); CD_DECL(7); CD_DECL(8); CD_DECL(9); CD_DECL(10); CD_DECL(11);
+    if (t->npix == 7) {
+        cd_tile7(t);
+        return;
+    }
+    CD_ALL(CD_DECL);
     if (t->lanes == 32 && t->pf) {
         const char *pf = t->pf;
         for (c = 0; c < t->c; c++)

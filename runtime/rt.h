@@ -141,6 +141,7 @@ typedef struct {
     float *y;                   /* the block's first output channel plane */
     const float *res, *bias;    /* the same for the residual; bias of the block's channels */
     int mb, lanes, act;         /* channels in the block, and its lanes (16 or 32) */
+    int npix;                   /* pixels in the tile: 12, or 7 (runs within a row) */
     float alpha, beta;
 } RtConvDirectTile;
 

@@ -50,6 +50,10 @@ static const ConvCase conv_cases[] = {
     {   1, 4, 12, 10, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, RT_ACT_SILU, 0, 0 },
     {   1, 6, 11, 9, 64, 3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 1, 1, RT_ACT_CLIP, 0, 6 },
     {   1, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_LEAKYRELU, 0.1f, 0 },
+    /* planes whose rows split into runs of 7 pixels: 7x7 over three channel blocks (the
+     * last of 16 lanes), and a 1x1 whose last run of a row reaches into the next row */
+    {   1, 40, 7, 7, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
+    {   1, 4, 3, 13, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 2, 5, 4,  16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 3, 23, 29, 32, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
     {   2, 8, 14, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
