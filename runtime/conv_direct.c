@@ -53,8 +53,9 @@ RT_API int rt_conv_direct_ok(const int64_t *p)
 /* Where the tiles fall: pixel j is (j / wp, j % wp) over the padded width wp, and its
  * output is y[j / wp * ow + j % wp] when j % wp < ow. Tiles are runs of 12 j, across rows
  * (the border columns in between computed and dropped), or runs of 7 within a row
- * (run7: `runs` a row), whichever wastes fewer lanes: 7x7 planes fill 49 of 72 pixels of
- * 12-pixel tiles but all of 7-pixel ones, 14x14 planes 196 of 228. */
+ * (run7: `runs` a row) where that wastes enough fewer lanes to pay for the smaller tile:
+ * 7x7 planes fill 49 of 72 pixels of 12-pixel tiles but all of 7-pixel ones, 14x14
+ * planes 196 of 228; 28x28 ones 784 of 840 either way, and stay with 12. */
 typedef struct {
     int64_t hp, wp, ntiles, span, runs;
     int run7;
@@ -70,7 +71,7 @@ static DirectGeom direct_geom(const int64_t *p)
     g.runs = (p[6] + 6) / 7;
     slots12 = (g.span + 11) / 12 * 12;
     slots7 = p[5] * g.runs * 7;
-    g.run7 = slots7 < slots12;
+    g.run7 = slots7 * 11 < slots12 * 10;    /* a 7-pixel tile costs ~10 % more a pixel */
     g.ntiles = g.run7 ? p[5] * g.runs : (g.span + 11) / 12;
     return g;
 }

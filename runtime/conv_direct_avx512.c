@@ -33,14 +33,17 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
     const __m512i idx = _mm512_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320,
                                           352, 0, 0, 0, 0);
     __mmask16 valid = 0;
-    int64_t first = -1, p, m;
+    int64_t first = -1, p, m, row = t->j0 / t->pitch, col = t->j0 % t->pitch;
     unsigned n;
-    for (p = 0; p < t->npix; p++) {
-        int64_t j = t->j0 + p;
-        if (j < t->span && j % t->pitch < t->ow) {
+    for (p = 0; p < t->npix; p++) {     /* (one division a tile, not two a pixel) */
+        if (t->j0 + p < t->span && col < t->ow) {
             valid |= (__mmask16)(1u << p);
             if (first < 0)
-                first = j / t->pitch * t->ow + j % t->pitch;
+                first = row * t->ow + col;
+        }
+        if (++col == t->pitch) {
+            col = 0;
+            row++;
         }
     }
     if (!valid)
