@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include "rt.h"
 #include "act_avx512.h"
+#include "transpose_avx512.h"
 
 RT_API int rt_act512_ok(int act);
 
@@ -23,19 +24,19 @@ RT_API int rt_act512_ok(int act);
 #define CD_ALL7(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6)
 #define CD_ALL(M) CD_ALL7(M); M(7); M(8); M(9); M(10); M(11)
 
-/* The tile leaves the registers through buf[pixel][channel]: each channel's twelve pixels
- * are gathered back (from L1) into one vector, the border-column lanes squeezed out, and
- * stored with the epilogue as one contiguous run of its output plane. The valid pixels'
- * outputs are consecutive even when the tile wraps to the next row, since the border
- * columns it skips have no outputs. */
+/* The tile leaves the registers through buf[pixel][channel]: each half of it is turned
+ * around (a 16x16 transpose) so that a channel's pixels make one vector, the border-
+ * column lanes are squeezed out, and it is stored with the epilogue as one contiguous run
+ * of its output plane. The valid pixels' outputs are consecutive even when the tile wraps
+ * to the next row, since the border columns it skips have no outputs. */
 CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
 {
-    const __m512i idx = _mm512_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320,
-                                          352, 0, 0, 0, 0);
-    __mmask16 valid = 0;
-    int64_t first = -1, p, m, row = t->j0 / t->pitch, col = t->j0 % t->pitch;
-    unsigned n;
-    for (p = 0; p < t->npix; p++) {     /* (one division a tile, not two a pixel) */
+    float tr[16][16] __attribute__((aligned(64)));
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 valid = 0, run;
+    int64_t first = -1, p, m, h, row = t->j0 / t->pitch, col = t->j0 % t->pitch;
+    int npix = t->npix, act_ok = rt_act512_ok(t->act), squeeze;
+    for (p = 0; p < npix; p++) {        /* (one division a tile, not two a pixel) */
         if (t->j0 + p < t->span && col < t->ow) {
             valid |= (__mmask16)(1u << p);
             if (first < 0)
@@ -48,27 +49,39 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
     }
     if (!valid)
         return;
-    n = (unsigned)__builtin_popcount(valid);
-    for (m = 0; m < t->mb; m++) {
-        __mmask16 run = (__mmask16)((1u << n) - 1);
-        __m512 v = _mm512_maskz_compress_ps(valid, _mm512_mask_i32gather_ps(
-                       _mm512_setzero_ps(), valid, idx, &buf[0][m], 4));
-        float *y = t->y + m * t->hw + first;
-        if (t->bias)
-            v = _mm512_add_ps(v, _mm512_set1_ps(t->bias[m]));
-        if (t->res)
-            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(run, t->res + m * t->hw + first));
-        if (rt_act512_ok(t->act)) {
-            v = act512_apply(v, t->act, t->alpha, t->beta);
-        } else {
-            float tmp[16];
-            int i;
-            _mm512_storeu_ps(tmp, v);
-            for (i = 0; i < 16; i++)
-                tmp[i] = rt_act((RtAct)t->act, tmp[i], t->alpha, t->beta);
-            v = _mm512_loadu_ps(tmp);
+    run = (__mmask16)((1u << __builtin_popcount(valid)) - 1);
+    squeeze = valid != run;
+    for (h = 0; h < t->mb; h += 16) {
+        __m512 r[16];
+#define CD_ROW(i) r[i] = (i) < npix ? _mm512_load_ps(buf[i] + h) : zero
+#define CD_TR(i) _mm512_store_ps(tr[i], r[i])
+        CD_ROW(0); CD_ROW(1); CD_ROW(2); CD_ROW(3); CD_ROW(4); CD_ROW(5); CD_ROW(6);
+        CD_ROW(7); CD_ROW(8); CD_ROW(9); CD_ROW(10); CD_ROW(11);
+        r[12] = r[13] = r[14] = r[15] = zero;
+        transpose16(r);
+        CD_TR(0); CD_TR(1); CD_TR(2); CD_TR(3); CD_TR(4); CD_TR(5); CD_TR(6); CD_TR(7);
+        CD_TR(8); CD_TR(9); CD_TR(10); CD_TR(11); CD_TR(12); CD_TR(13); CD_TR(14); CD_TR(15);
+        for (m = h; m < t->mb && m < h + 16; m++) {
+            __m512 v = _mm512_load_ps(tr[m - h]);
+            float *y = t->y + m * t->hw + first;
+            if (squeeze)
+                v = _mm512_maskz_compress_ps(valid, v);
+            if (t->bias)
+                v = _mm512_add_ps(v, _mm512_set1_ps(t->bias[m]));
+            if (t->res)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(run, t->res + m * t->hw + first));
+            if (act_ok) {
+                v = act512_apply(v, t->act, t->alpha, t->beta);
+            } else {
+                float tmp[16];
+                int i;
+                _mm512_storeu_ps(tmp, v);
+                for (i = 0; i < 16; i++)
+                    tmp[i] = rt_act((RtAct)t->act, tmp[i], t->alpha, t->beta);
+                v = _mm512_loadu_ps(tmp);
+            }
+            _mm512_mask_storeu_ps(y, run, v);
         }
-        _mm512_mask_storeu_ps(y, run, v);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "rt.h"
 #include <string.h>
 #include "plane_avx512.h"
+#include "transpose_avx512.h"
 
 #define DW512_MAX_TAPS 64
 
@@ -80,41 +81,6 @@ PL512_TARGET RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f
 
 #define DW16_ALL(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6); M(7); M(8); M(9); M(10); \
     M(11); M(12); M(13); M(14); M(15)
-#define DW16_PAIRS(i) do {                                                  \
-        t[2 * (i)] = _mm512_unpacklo_ps(r[2 * (i)], r[2 * (i) + 1]);        \
-        t[2 * (i) + 1] = _mm512_unpackhi_ps(r[2 * (i)], r[2 * (i) + 1]);    \
-    } while (0)
-#define DW16_QUADS(i) do {                                                  \
-        __m512d a_ = _mm512_castps_pd(t[4 * (i)]), b_ = _mm512_castps_pd(t[4 * (i) + 2]); \
-        __m512d c_ = _mm512_castps_pd(t[4 * (i) + 1]), d_ = _mm512_castps_pd(t[4 * (i) + 3]); \
-        u[4 * (i)] = _mm512_castpd_ps(_mm512_unpacklo_pd(a_, b_));          \
-        u[4 * (i) + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a_, b_));      \
-        u[4 * (i) + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c_, d_));      \
-        u[4 * (i) + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c_, d_));      \
-    } while (0)
-#define DW16_LANES(k) do {                                                  \
-        __m512 a0_ = _mm512_shuffle_f32x4(u[k], u[4 + (k)], 0x88);          \
-        __m512 a1_ = _mm512_shuffle_f32x4(u[k], u[4 + (k)], 0xDD);          \
-        __m512 b0_ = _mm512_shuffle_f32x4(u[8 + (k)], u[12 + (k)], 0x88);   \
-        __m512 b1_ = _mm512_shuffle_f32x4(u[8 + (k)], u[12 + (k)], 0xDD);   \
-        r[k] = _mm512_shuffle_f32x4(a0_, b0_, 0x88);                        \
-        r[4 + (k)] = _mm512_shuffle_f32x4(a1_, b1_, 0x88);                  \
-        r[8 + (k)] = _mm512_shuffle_f32x4(a0_, b0_, 0xDD);                  \
-        r[12 + (k)] = _mm512_shuffle_f32x4(a1_, b1_, 0xDD);                 \
-    } while (0)
-
-/* r[0..15] transposed in place: lane j of r[i] becomes lane i of r[j]. Spelled out, not
- * looped, here and in its callers, so that the vectors stay in registers. */
-PL512_INLINE void dw16_transpose(__m512 r[16])
-{
-    __m512 t[16], u[16];
-    DW16_PAIRS(0); DW16_PAIRS(1); DW16_PAIRS(2); DW16_PAIRS(3);
-    DW16_PAIRS(4); DW16_PAIRS(5); DW16_PAIRS(6); DW16_PAIRS(7);
-    /* u[4i + k], 128-bit lane L: rows 4i..4i+3 of column 4L + k */
-    DW16_QUADS(0); DW16_QUADS(1); DW16_QUADS(2); DW16_QUADS(3);
-    /* column 4L + k gathers lane L of u[k], u[4 + k], u[8 + k], u[12 + k] */
-    DW16_LANES(0); DW16_LANES(1); DW16_LANES(2); DW16_LANES(3);
-}
 
 /* Scratch of one thread: the bordered input block (hp x wp pixel vectors, the border
  * zero), the output block (oh x ow pixel vectors), the weight vectors (one per tap), and
@@ -179,7 +145,7 @@ PL512_INLINE void dw16_planes_in(const float *src, int64_t stride, int rows, int
 #define DW16_LOAD(i) r[i] = _mm512_maskz_loadu_ps((i) < rows ? m : 0, src + (i) * stride + i0)
 #define DW16_PUT(i) if ((i) < cnt) _mm512_store_ps(dst + pos[i0 + (i)], r[i])
         DW16_ALL(DW16_LOAD);
-        dw16_transpose(r);
+        transpose16(r);
         DW16_ALL(DW16_PUT);
     }
 }
@@ -196,7 +162,7 @@ PL512_INLINE void dw16_planes_out(const float *src, int64_t n, float *dst, int64
 #define DW16_GET(i) r[i] = _mm512_maskz_load_ps((i) < cnt ? 0xFFFF : 0, src + 16 * (i0 + (i)))
 #define DW16_STORE(i) if ((i) < rows) _mm512_mask_storeu_ps(dst + (i) * stride + i0, m, r[i])
         DW16_ALL(DW16_GET);
-        dw16_transpose(r);
+        transpose16(r);
         DW16_ALL(DW16_STORE);
     }
 }
