@@ -1,12 +1,13 @@
-/* Stride-1 convolutions with windows larger than 1x1 (DenseNet's 3x3 growth layers,
- * ResNet's and VGG's 3x3 layers, Inception's branches): the packed GEMM would
- * spend a good part of its time packing its input, since each packed column serves only M
- * rows. Here nothing is packed at run time: output channels are the vector lanes (weights
- * packed at compile time as K rows of 32 or 16 channels) and output pixels are broadcast
- * straight from a zero-bordered copy of the input, twelve pixels at a time. The pixels are
- * numbered over the padded width, so a tile's twelve pixels read twelve consecutive floats
- * of every input row whatever the row length (the few that fall in the border columns are
- * computed and dropped). (At stride 2 the same kernel measured no faster than the GEMM.)
+/* Convolutions with windows larger than 1x1, stride 1 or 2 (DenseNet's 3x3 growth
+ * layers, ResNet's and VGG's 3x3 layers and 7x7 stems, Inception's branches): the packed
+ * GEMM would spend a good part of its time packing its input, since each packed column
+ * serves only M rows. Here nothing is packed at run time: output channels are the vector
+ * lanes (weights packed at compile time as K rows of 32 or 16 channels) and output pixels
+ * are broadcast straight from a zero-bordered copy of the input, twelve (or seven) pixels
+ * at a time; the tile is turned around in registers on its way out to the NCHW output.
+ * At stride 1 the pixels are numbered over the padded width, so a tile's twelve pixels
+ * read twelve consecutive floats of every input row whatever the row length (the few that
+ * fall in the border columns are computed and dropped).
  * The AVX-512 tile is in conv_direct_avx512.c; elsewhere the weights are unpacked again
  * and the portable convolution runs. */
 #include <stdlib.h>
@@ -43,43 +44,59 @@ RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, fl
     }
 }
 
-/* Whether the direct kernel takes this convolution (p as rt_conv_f32's): stride 1, one
- * group, no input scaling. */
+/* Whether the direct kernel takes this convolution (p as rt_conv_f32's): strides 1 or 2,
+ * one group, no input scaling. */
 RT_API int rt_conv_direct_ok(const int64_t *p)
 {
-    return p[9] == 1 && p[10] == 1 && p[15] == 1 && p[17] == 0;
+    return (p[9] == 1 || p[9] == 2) && (p[10] == 1 || p[10] == 2) && p[15] == 1 && p[17] == 0;
 }
 
-/* Where the tiles fall: pixel j is (j / wp, j % wp) over the padded width wp, and its
- * output is y[j / wp * ow + j % wp] when j % wp < ow. Tiles are runs of 12 j, across rows
- * (the border columns in between computed and dropped), or runs of 7 within a row
- * (run7: `runs` a row) where that wastes enough fewer lanes to pay for the smaller tile:
- * 7x7 planes fill 49 of 72 pixels of 12-pixel tiles but all of 7-pixel ones, 14x14
- * planes 196 of 228; 28x28 ones 784 of 840 either way, and stay with 12. */
+/* Where the tiles fall. Pixels are numbered j = oy * pitch + ox, and tile i starts at pixel
+ * j0 (tile_start) and at input offset in (that times the strides); its pixels with
+ * ox < ow and j < span have outputs, at y[oy * ow + ox], consecutive within the tile.
+ *  - Stride 1: pitch is the padded width wp, so that the input of pixel j is at j, and
+ *    tiles are runs of 12 j across rows (the border columns in between computed and
+ *    dropped), or runs of 7 within a row (rowruns) where that wastes enough fewer lanes to
+ *    pay for the smaller tile: 7x7 planes fill 49 of 72 pixels of 12-pixel tiles but all
+ *    of 7-pixel ones, 14x14 planes 196 of 228; 28x28 ones 784 of 840 either way.
+ *  - Stride 2: runs of 12 or 7 within a row, whichever wastes fewer lanes; pitch is
+ *    ow + 12, so that a run's pixels past the row's end are dropped. */
 typedef struct {
-    int64_t hp, wp, ntiles, span, runs;
-    int run7;
+    int64_t hp, wp, ntiles, span, pitch, runs, npix, sh, sw;
+    int rowruns;
 } DirectGeom;
 
 static DirectGeom direct_geom(const int64_t *p)
 {
     DirectGeom g;
-    int64_t slots12, slots7;
-    g.hp = p[5] + (p[7] - 1) * p[13];
-    g.wp = p[6] + (p[8] - 1) * p[14];
-    g.span = (p[5] - 1) * g.wp + p[6];
-    g.runs = (p[6] + 6) / 7;
-    slots12 = (g.span + 11) / 12 * 12;
-    slots7 = p[5] * g.runs * 7;
-    g.run7 = slots7 * 11 < slots12 * 10;    /* a 7-pixel tile costs ~10 % more a pixel */
-    g.ntiles = g.run7 ? p[5] * g.runs : (g.span + 11) / 12;
+    int64_t oh = p[5], ow = p[6], slots12, slots7;
+    int stride1 = p[9] == 1 && p[10] == 1;
+    g.sh = p[9];
+    g.sw = p[10];
+    g.hp = (oh - 1) * g.sh + (p[7] - 1) * p[13] + 1;
+    g.wp = (ow - 1) * g.sw + (p[8] - 1) * p[14] + 1;
+    g.pitch = stride1 ? g.wp : ow + 12;
+    g.span = (oh - 1) * g.pitch + ow;
+    slots12 = stride1 ? (g.span + 11) / 12 * 12 : oh * ((ow + 11) / 12) * 12;
+    slots7 = oh * ((ow + 6) / 7) * 7;
+    /* a 7-pixel tile costs ~10 % more a pixel */
+    g.npix = slots7 * 11 < slots12 * 10 ? 7 : 12;
+    g.rowruns = !stride1 || g.npix == 7;
+    g.runs = (ow + g.npix - 1) / g.npix;
+    g.ntiles = g.rowruns ? oh * g.runs : (g.span + 11) / 12;
     return g;
 }
 
-/* The first pixel (over the padded width) of tile i. */
-static int64_t tile_start(const DirectGeom *g, int64_t i)
+/* The first pixel of tile i, and where its input starts in the bordered copy. */
+static int64_t tile_start(const DirectGeom *g, int64_t i, int64_t *in)
 {
-    return g->run7 ? i / g->runs * g->wp + i % g->runs * 7 : i * 12;
+    int64_t oy = i / g->runs, ox = i % g->runs * g->npix;
+    if (!g->rowruns) {
+        *in = i * 12;
+        return i * 12;
+    }
+    *in = oy * g->sh * g->wp + ox * g->sw;
+    return oy * g->pitch + ox;
 }
 
 /* Floats of workspace: the bordered input of one image, and slack for the last tile. */
@@ -195,8 +212,8 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
         for (task = 0; task < nblk * g.ntiles; task++) {
             RtConvDirectTile tile;
             /* all tiles of a channel block in a row: its weights stay in L2 */
-            int64_t blk = task / g.ntiles, j0 = tile_start(&g, task % g.ntiles);
-            tile.x = xp + j0;
+            int64_t blk = task / g.ntiles, in, j0 = tile_start(&g, task % g.ntiles, &in);
+            tile.x = xp + in;
             tile.w = wd + blk * 32 * K;
             /* The weights come from memory once per inference; a block's first tile would
              * wait for them, so its first tiles bring the next block's into L2, a line
@@ -209,8 +226,9 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
             tile.plane = g.hp * g.wp; tile.row = DH * g.wp; tile.dw = DW;
             tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
             tile.lanes = (int)block_lanes(M, blk);
-            tile.j0 = j0; tile.span = g.span; tile.pitch = g.wp; tile.ow = OW;
-            tile.npix = g.run7 ? 7 : 12;
+            tile.j0 = j0; tile.span = g.span; tile.pitch = g.pitch; tile.ow = OW;
+            tile.npix = (int)g.npix;
+            tile.sw = (int)g.sw;
             tile.hw = OH * OW;
             tile.y = y + (n * M + blk * 32) * OH * OW;
             tile.res = res ? res + (n * M + blk * 32) * OH * OW : NULL;

@@ -16,11 +16,11 @@ RT_API int rt_act512_ok(int act);
 
 #define CD_DECL(p) __m512 a##p = _mm512_setzero_ps(), b##p = _mm512_setzero_ps()
 #define CD_FMA2(p) do {                                         \
-        __m512 s_ = _mm512_set1_ps(q[p]);                       \
+        __m512 s_ = _mm512_set1_ps(q[(p) * sw]);                \
         a##p = _mm512_fmadd_ps(w0, s_, a##p);                   \
         b##p = _mm512_fmadd_ps(w1, s_, b##p);                   \
     } while (0)
-#define CD_FMA1(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(q[p]), a##p)
+#define CD_FMA1(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(q[(p) * sw]), a##p)
 #define CD_ALL7(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6)
 #define CD_ALL(M) CD_ALL7(M); M(7); M(8); M(9); M(10); M(11)
 
@@ -90,76 +90,62 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
         _mm512_store_ps(buf[p] + 16, b##p);                     \
     } while (0)
 
-/* Seven pixels: a run within one output row, for planes 7 or 14 wide (and others whose
- * rows split into runs of 7 better than the padded width into runs of 12). */
-CD512_TARGET static void cd_tile7(const RtConvDirectTile *t)
+/* One tile of the pixels ALL names (CD_ALL: 12, CD_ALL7: 7), sw input columns apart. For
+ * 32 lanes each weight row also prefetches a line of the next block's weights (t->pf), or
+ * touches its own when there is none. */
+#define CD_TILE(ALL) do {                                                          \
+        const float *w = t->w;                                                     \
+        float buf[12][32] __attribute__((aligned(64)));                            \
+        int64_t c, ki, kj;                                                         \
+        ALL(CD_DECL);                                                              \
+        if (t->lanes == 32) {                                                      \
+            const char *pf = t->pf ? t->pf : (const char *)w;                      \
+            int64_t pstep = t->pf ? 64 : 128;                                      \
+            for (c = 0; c < t->c; c++)                                             \
+                for (ki = 0; ki < t->kh; ki++)                                     \
+                    for (kj = 0; kj < t->kw; kj++, w += 32, pf += pstep) {         \
+                        const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw; \
+                        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16); \
+                        _mm_prefetch(pf, _MM_HINT_T1);                             \
+                        ALL(CD_FMA2);                                              \
+                    }                                                              \
+        } else {                                                                   \
+            for (c = 0; c < t->c; c++)                                             \
+                for (ki = 0; ki < t->kh; ki++)                                     \
+                    for (kj = 0; kj < t->kw; kj++, w += 16) {                      \
+                        const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw; \
+                        __m512 w0 = _mm512_loadu_ps(w);                            \
+                        ALL(CD_FMA1);                                              \
+                    }                                                              \
+        }                                                                          \
+        ALL(CD_SAVE);                                                              \
+        cd_store(t, buf);                                                          \
+    } while (0)
+
+#define CD512_INLINE static inline __attribute__((always_inline)) CD512_TARGET
+
+CD512_INLINE void cd_tile12(const RtConvDirectTile *t, int sw)
 {
-    const float *w = t->w;
-    float buf[12][32] __attribute__((aligned(64)));
-    int64_t c, ki, kj;
-    CD_ALL7(CD_DECL);
-    if (t->lanes == 32) {
-        const char *pf = t->pf ? t->pf : (const char *)w;
-        int64_t pstep = t->pf ? 64 : 0;
-        for (c = 0; c < t->c; c++)
-            for (ki = 0; ki < t->kh; ki++)
-                for (kj = 0; kj < t->kw; kj++, w += 32, pf += pstep) {
-                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
-                    __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
-                    _mm_prefetch(pf, _MM_HINT_T1);
-                    CD_ALL7(CD_FMA2);
-                }
-    } else {
-        for (c = 0; c < t->c; c++)
-            for (ki = 0; ki < t->kh; ki++)
-                for (kj = 0; kj < t->kw; kj++, w += 16) {
-                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
-                    __m512 w0 = _mm512_loadu_ps(w);
-                    CD_ALL7(CD_FMA1);
-                }
-    }
-    CD_ALL7(CD_SAVE);
-    cd_store(t, buf);
+    CD_TILE(CD_ALL);
 }
 
+/* Seven pixels: a run within one output row, for planes whose rows split into runs of 7
+ * better than into runs of 12 (7x7, 14x14). */
+CD512_INLINE void cd_tile7(const RtConvDirectTile *t, int sw)
+{
+    CD_TILE(CD_ALL7);
+}
+
+/* The tile, its pixel count and input stride (1 or 2) made constants. */
 CD512_TARGET RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t)
 {
-    const float *w = t->w;
-    float buf[12][32] __attribute__((aligned(64)));
-    int64_t c, ki, kj;
-    if (t->npix == 7) {
-        cd_tile7(t);
-        return;
-    }
-    CD_ALL(CD_DECL);
-    if (t->lanes == 32 && t->pf) {
-        const char *pf = t->pf;
-        for (c = 0; c < t->c; c++)
-            for (ki = 0; ki < t->kh; ki++)
-                for (kj = 0; kj < t->kw; kj++, w += 32, pf += 64) {
-                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
-                    __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
-                    _mm_prefetch(pf, _MM_HINT_T1);
-                    CD_ALL(CD_FMA2);
-                }
-    } else if (t->lanes == 32) {
-        for (c = 0; c < t->c; c++)
-            for (ki = 0; ki < t->kh; ki++)
-                for (kj = 0; kj < t->kw; kj++, w += 32) {
-                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
-                    __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
-                    CD_ALL(CD_FMA2);
-                }
-    } else {
-        for (c = 0; c < t->c; c++)
-            for (ki = 0; ki < t->kh; ki++)
-                for (kj = 0; kj < t->kw; kj++, w += 16) {
-                    const float *q = t->x + c * t->plane + ki * t->row + kj * t->dw;
-                    __m512 w0 = _mm512_loadu_ps(w);
-                    CD_ALL(CD_FMA1);
-                }
-    }
-    CD_ALL(CD_SAVE);
-    cd_store(t, buf);
+    if (t->npix == 7 && t->sw == 2)
+        cd_tile7(t, 2);
+    else if (t->npix == 7)
+        cd_tile7(t, 1);
+    else if (t->sw == 2)
+        cd_tile12(t, 2);
+    else
+        cd_tile12(t, 1);
 }
 #endif

@@ -142,6 +142,7 @@ typedef struct {
     const float *res, *bias;    /* the same for the residual; bias of the block's channels */
     int mb, lanes, act;         /* channels in the block, and its lanes (16 or 32) */
     int npix;                   /* pixels in the tile: 12, or 7 (runs within a row) */
+    int sw;                     /* input columns from one pixel to the next: 1 or 2 */
     float alpha, beta;
 } RtConvDirectTile;
 

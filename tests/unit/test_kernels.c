@@ -54,6 +54,11 @@ static const ConvCase conv_cases[] = {
      * last of 16 lanes), and a 1x1 whose last run of a row reaches into the next row */
     {   1, 40, 7, 7, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
     {   1, 4, 3, 13, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    /* the direct kernel at stride 2: runs of 7 (a 7-wide output), of 12 with a short last
+     * run, strides differing by axis, and dilated */
+    {   1, 20, 14, 14, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
+    {   1, 4, 15, 17, 16, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, 0, RT_ACT_NONE, 0, 0 },
+    {   2, 5, 17, 16, 32, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, RT_ACT_CLIP, 0, 6 },
     {   1, 2, 5, 4,  16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 3, 23, 29, 32, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
     {   2, 8, 14, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
