@@ -319,18 +319,25 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
         }
         for (jr = 0; jr < nc; jr += nr) {
             t.nr = (int)(nc - jr < nr ? nc - jr : nr);
-            /* The weights of a layer come from memory once per inference, and a panel's
-             * first tile would wait for them (ResNet-50's 7x7 layers, 4-8 MB each for 49
-             * columns: 1.4x slower than with them cached, 2x at two threads): the first
-             * tile brings the next panels into L2 as it goes (0.80 -> 0.58 ms on the
-             * 512 -> 2048 layer, at two threads 0.54 -> 0.31). */
-            t.pf0 = t.pf1 = NULL;
-            if (jr == 0 && t.a1 && ic + 2 * RT_GEMM_MR < m1) {
-                t.pf0 = t.a0 + 2 * RT_GEMM_MR * K;
-                t.pf1 = t.pf0 + RT_GEMM_MR * K;
-            }
             t.b = buf ? buf + jr * kc : B->x + pc * B->ldb + jc + jr;
             t.ldb = buf ? 0 : B->ldb;
+            /* The weights of a layer come from memory once per inference, and a panel's
+             * first tile would wait for them (ResNet-50's 7x7 layers, 4-8 MB each for 49
+             * columns: 1.4x slower than with them cached, 2x at two threads): the last
+             * tile brings the next panels into L2 as it goes (0.80 -> 0.58 ms on the
+             * 512 -> 2048 layer, at two threads 0.54 -> 0.31). Read in place, B's rows
+             * are as many streams as K, too many for the hardware to follow: the first
+             * panel's tiles bring the next tile's part of each row. */
+            t.pf0 = t.pf1 = NULL;
+            if (!buf && ic == m0 && jr + nr < nc) {
+                t.pf0 = t.b + nr;
+                t.pf1 = t.pf0 + 16;
+                t.pfstep = t.ldb;
+            } else if (jr + nr >= nc && t.a1 && ic + 2 * RT_GEMM_MR < m1) {
+                t.pf0 = t.a0 + 2 * RT_GEMM_MR * K;
+                t.pf1 = t.pf0 + RT_GEMM_MR * K;
+                t.pfstep = RT_GEMM_MR;
+            }
             t.c = C + ic * ldc + jc + jr;
             t.res = last && ep && ep->res ? ep->res + ic * ldc + jc + jr : NULL;
             gk->tile(&t);

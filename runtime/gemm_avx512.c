@@ -99,8 +99,8 @@ G512_TARGET RT_API void rt_gemm_tile_avx512(const RtGemmTile *t)
                 G512_PANEL(d, a1);
                 a0 += 6;
                 a1 += 6;
-                pf0 += 6;
-                pf1 += 6;
+                pf0 += t->pfstep;
+                pf1 += t->pfstep;
                 b += step;
             }
         else

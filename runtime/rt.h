@@ -118,7 +118,8 @@ typedef struct {
     int64_t kc, ldc, ldr;
     int64_t ldb;                /* 0: b is a packed panel; else rows of B itself, ldb apart */
     const float *a0, *a1, *b;
-    const float *pf0, *pf1;     /* the next A panels to bring into the caches, or NULL */
+    const float *pf0, *pf1;     /* two streams to bring into L2 as k advances, or NULL: */
+    int64_t pfstep;             /* the next A panels (6 a step) or B tile (ldb a step) */
     float *c;
     const float *bias, *res;    /* epilogue (last k block only), already offset to the tile */
     int mr, nr, accumulate, act;
