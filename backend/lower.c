@@ -124,8 +124,8 @@ static Value *direct_conv_weights(Graph *g, Value *w)
  *     or less, the GEMM's packing then shared by few rows) or the plane small (256 pixels
  *     or less, where the GEMM's 32-wide tiles go part empty): at 99 products the two are
  *     even, at 72 the GEMM is 10 % faster, on VGG's first layer (27) 1.7x;
- *   - at stride 2 with fewer than 256 products per output: even on ResNet's 7x7 stem (147),
- *     1.5x slower on the 3x3 stems of MobileNet and SqueezeNet (27);
+ *   - at stride 2 with fewer than 128 products per output: 1.5x slower on the 3x3 stems
+ *     of MobileNet and SqueezeNet (27), where on ResNet's 7x7 stem (147) it is 1.1x faster;
  *   - on 1x1 layers, where the GEMM reads its input in place or packs it once for many
  *     rows.
  * AVX-512 only, like its tile. */
@@ -134,8 +134,8 @@ static bool use_direct(const WindowAttr *w, const Value *x, const Value *y, cons
 {
     int64_t kdim = x->dims[1] * w->kernel[0] * w->kernel[1];
     bool strided = w->stride[0] > 1 || w->stride[1] > 1;
-    bool enough_work = strided ? kdim >= 256 : kdim >= 128 ||
-                       (kdim >= 64 && (wt->dims[0] <= 48 || y->dims[2] * y->dims[3] <= 256));
+    bool enough_work = kdim >= 128 || (!strided && kdim >= 64 &&
+                                       (wt->dims[0] <= 48 || y->dims[2] * y->dims[3] <= 256));
     return rt_conv_direct_ok(p) && w->kernel[0] * w->kernel[1] > 1 && enough_work &&
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }

@@ -85,6 +85,24 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
     }
 }
 
+/* The output lines the tile will write, asked for (for writing) before its long K loop:
+ * a layer's output is usually cold, and each tile writes a short run of each of 32 planes,
+ * as many streams as the hardware follows badly. */
+CD512_TARGET static void cd_prefetch_out(const RtConvDirectTile *t)
+{
+    int64_t row = t->j0 / t->pitch, col = t->j0 % t->pitch, m;
+    const float *y;
+    if (col >= t->ow) {
+        col = 0;
+        row++;
+    }
+    y = t->y + row * t->ow + col;
+    for (m = 0; m < t->mb; m++) {
+        __builtin_prefetch(y + m * t->hw, 1, 3);
+        __builtin_prefetch(y + m * t->hw + t->npix - 1, 1, 3);
+    }
+}
+
 #define CD_SAVE(p) do {                                         \
         _mm512_store_ps(buf[p], a##p);                          \
         _mm512_store_ps(buf[p] + 16, b##p);                     \
@@ -98,6 +116,7 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
         float buf[12][32] __attribute__((aligned(64)));                            \
         int64_t c, ki, kj;                                                         \
         ALL(CD_DECL);                                                              \
+        cd_prefetch_out(t);                                                        \
         if (t->lanes == 32) {                                                      \
             const char *pf = t->pf ? t->pf : (const char *)w;                      \
             int64_t pstep = t->pf ? 64 : 128;                                      \
