@@ -1,7 +1,9 @@
 /* AVX-512 input and output transforms of the Winograd F(4x4, 3x3) convolution
- * (conv_winograd.c): 16 tiles of a tile row per vector, the 6x6 input tiles gathered with
- * masks standing in for the padding, the 4x4 output tiles interleaved back into rows with
- * two rounds of permutes, the epilogue applied before the store. x86-64 GCC/Clang only. */
+ * (conv_winograd.c): 16 tiles of a tile row per vector, the 6x6 input tiles read as whole
+ * rows (masked loads standing in for the padding) and split by permutes, the 4x4 output
+ * tiles interleaved back into rows with two rounds of permutes, the epilogue applied before
+ * the store. Their loops, all of fixed length, are unrolled so that the tiles stay in
+ * registers as far as they fit. x86-64 GCC/Clang only. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #include "rt.h"
@@ -41,17 +43,45 @@ WINO512_INLINE void wino512_at(const __m512 *m, int s, __m512 *o, int os)
     o[3 * os] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d, b), m5);
 }
 
-/* Lanes q < nq whose column lo + 4q lies in [0, w). */
-WINO512_INLINE __mmask16 wino512_cols(int64_t lo, int64_t w, int64_t nq)
+/* Lanes l of the 16 floats from column c0 whose column lies in [0, w). */
+WINO512_INLINE __mmask16 wino512_inside(int64_t c0, int64_t w)
 {
-    int64_t first = lo >= 0 ? 0 : (-lo + 3) / 4, end = w - lo > 0 ? (w - lo + 3) / 4 : 0;
+    int64_t lo = c0 >= 0 ? 0 : -c0, hi = w - c0;
     uint32_t m;
-    if (end > nq)
-        end = nq;
-    if (first >= end)
+    if (hi > 16)
+        hi = 16;
+    if (lo >= 16 || hi <= lo)
         return 0;
-    m = (end >= 32 ? 0xFFFFFFFFu : (1u << end) - 1) & ~((1u << first) - 1);
+    m = (hi >= 16 ? 0xFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
     return (__mmask16)m;
+}
+
+/* The six columns of one input row the 16 tiles need: d[j * s], lane t = row[4t + j].
+ * Five whole-vector loads (masked at the image's edges) and stride-4 permutes, in place of
+ * six gathers, which cost a load per lane. */
+WINO512_INLINE void wino512_row(const float *row, int64_t c0, int64_t w, __m512 *d, int s)
+{
+    /* lanes 0-7 from (v0, v1) and 8-15 from (v2, v3): elements 4t + j */
+    const __m512i p0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24,
+                                         28);
+    __m512 v[5];
+    int k, j;
+    #pragma GCC unroll 5
+    for (k = 0; k < 5; k++)
+        v[k] = _mm512_maskz_loadu_ps(wino512_inside(c0 + 16 * k, w), row + 16 * k);
+    #pragma GCC unroll 4
+    for (j = 0; j < 4; j++) {
+        __m512i idx = _mm512_add_epi32(p0, _mm512_set1_epi32(j));
+        __m512 lo = _mm512_permutex2var_ps(v[0], idx, v[1]);
+        __m512 hi = _mm512_permutex2var_ps(v[2], idx, v[3]);
+        d[j * s] = _mm512_mask_blend_ps(0xFF00, lo, hi);
+    }
+    /* columns 4 and 5 are columns 0 and 1 of the next tile: shifted a lane, v4 appended */
+    d[4 * s] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(v[4]),
+                                                       _mm512_castps_si512(d[0]), 1));
+    d[5 * s] = _mm512_castsi512_ps(_mm512_alignr_epi32(
+        _mm512_alignr_epi32(_mm512_castps_si512(v[4]), _mm512_castps_si512(v[4]), 1),
+        _mm512_castps_si512(d[s]), 1));
 }
 
 /* V[e * estride + t] = (B^T d_t B)[e] for the ntiles tiles of one tile row of one channel
@@ -60,28 +90,30 @@ WINO512_TARGET RT_API void rt_wino_input_avx512(const float *x, int64_t h, int64
                                                 int64_t iy0, int64_t ix0, int64_t ntiles,
                                                 float *v, int64_t estride)
 {
-    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52,
-                                          56, 60);
     int64_t t0;
     for (t0 = 0; t0 < ntiles; t0 += 16) {
-        int64_t nq = ntiles - t0 < 16 ? ntiles - t0 : 16;
-        __mmask16 all = (__mmask16)((1u << nq) - 1), cm[6];
+        int64_t nq = ntiles - t0 < 16 ? ntiles - t0 : 16, c0 = ix0 + 4 * t0;
+        __mmask16 all = (__mmask16)((1u << nq) - 1);
         __m512 d[36], r[36];
         int i, j;
-        for (j = 0; j < 6; j++)
-            cm[j] = wino512_cols(ix0 + 4 * t0 + j, w, nq);
+        #pragma GCC unroll 6
         for (i = 0; i < 6; i++) {
             int64_t iy = iy0 + i;
-            const float *row = x + iy * w + ix0 + 4 * t0;
-            for (j = 0; j < 6; j++)
-                d[i * 6 + j] = iy < 0 || iy >= h || !cm[j] ? _mm512_setzero_ps()
-                             : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), cm[j], idx,
-                                                        row + j, 4);
+            if (iy < 0 || iy >= h) {
+                #pragma GCC unroll 6
+                for (j = 0; j < 6; j++)
+                    d[i * 6 + j] = _mm512_setzero_ps();
+                continue;
+            }
+            wino512_row(x + iy * w + c0, c0, w, d + i * 6, 1);
         }
+        #pragma GCC unroll 6
         for (j = 0; j < 6; j++)
             wino512_bt(d + j, 6, r + j, 6);
+        #pragma GCC unroll 6
         for (i = 0; i < 6; i++)
             wino512_bt(r + i * 6, 1, d + i * 6, 1);
+        #pragma GCC unroll 36
         for (i = 0; i < 36; i++)
             _mm512_mask_storeu_ps(v + i * estride + t0, all, d[i]);
     }
@@ -104,12 +136,16 @@ WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride
         __mmask16 all = (__mmask16)((1u << nq) - 1);
         __m512 q[36], r[24], o[16];
         int i, j, k;
+        #pragma GCC unroll 36
         for (i = 0; i < 36; i++)
             q[i] = _mm512_maskz_loadu_ps(all, m + i * estride + t0);
+        #pragma GCC unroll 6
         for (j = 0; j < 6; j++)
             wino512_at(q + j, 6, r + j, 6);
+        #pragma GCC unroll 4
         for (i = 0; i < 4; i++)
             wino512_at(r + i * 6, 1, o + i * 4, 1);
+        #pragma GCC unroll 4
         for (i = 0; i < 4; i++) {
             int64_t oy = oy0 + i, x0 = ox0 + 4 * t0;
             __m512 a02l, a02h, a13l, a13h, out[4];
@@ -124,6 +160,7 @@ WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride
             out[1] = _mm512_permutex2var_ps(a02l, hi, a13l);
             out[2] = _mm512_permutex2var_ps(a02h, lo, a13h);
             out[3] = _mm512_permutex2var_ps(a02h, hi, a13h);
+            #pragma GCC unroll 4
             for (k = 0; k < 4; k++) {
                 int64_t xs = x0 + 16 * k, cnt = ow - xs;
                 __mmask16 sm;
