@@ -14,6 +14,11 @@ RT_API int rt_maxpool_avx512_ok(const int64_t *p);
 RT_API size_t rt_maxpool_scratch_avx512(const int64_t *p);
 RT_API void rt_maxpool_scratch_init_avx512(const int64_t *p, float *scratch);
 RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *x, float *y, float *scratch);
+RT_API int rt_maxpool16_ok(const int64_t *p);
+RT_API size_t rt_maxpool16_scratch(const int64_t *p);
+RT_API void rt_maxpool16_scratch_init(const int64_t *p, float *scratch);
+RT_API void rt_maxpool16_block_avx512(const int64_t *p, const float *x, float *y, int64_t c0,
+                                      float *scratch);
 #endif
 
 #define POOL_STACK_FLOATS 20480   /* 80 KiB: a 112x112 plane, its border and table */
@@ -25,6 +30,30 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
     POOL_PARAMS;
     (void)f; (void)pb; (void)pr;
 #if defined(__GNUC__) && defined(__x86_64__)
+    if (rt_cpu_isa() >= 2 && rt_maxpool16_ok(p)) {         /* small planes: 16 at a time */
+        int64_t nblk = (p[1] + 15) / 16, task;
+        size_t scratch = rt_maxpool16_scratch(p);
+        int failed = 0;
+        #pragma omp parallel if (nc * oh * ow > 16384)
+        {
+            float *buf = malloc(scratch * sizeof(float));
+            if (buf)
+                rt_maxpool16_scratch_init(p, buf);
+            else {
+                #pragma omp atomic write
+                failed = 1;     /* then the plane loops below do every plane */
+            }
+            #pragma omp for schedule(dynamic, 1)
+            for (task = 0; task < p[0] * nblk; task++)
+                if (buf)
+                    rt_maxpool16_block_avx512(p, x + task / nblk * p[1] * h * w,
+                                              y + task / nblk * p[1] * oh * ow,
+                                              task % nblk * 16, buf);
+            free(buf);
+        }
+        if (!failed)
+            return;
+    }
     if (rt_cpu_isa() >= 2 && rt_maxpool_avx512_ok(p)) {    /* runtime/pool_avx512.c */
         size_t scratch = rt_maxpool_scratch_avx512(p);
         int failed = 0;

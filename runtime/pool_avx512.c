@@ -1,10 +1,11 @@
-/* MaxPool, one channel plane at a time, with AVX-512: the plane machinery of the depthwise
- * convolution (plane_avx512.h) with a -FLT_MAX border and max in place of the FMAs. The
- * common windows get their own copy of the loop. Chosen at run time by pool.c; x86-64
- * GCC/Clang only. */
+/* MaxPool with AVX-512, as the depthwise convolution does it (conv_dw_avx512.c), with a
+ * -FLT_MAX border and max in place of the FMAs: one channel plane at a time
+ * (plane_avx512.h), or for planes of 56x56 and less sixteen channels at a time
+ * (block16_avx512.h). The common windows get their own copy of the loop. Chosen at run
+ * time by pool.c; x86-64 GCC/Clang only. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include "rt.h"
-#include "plane_avx512.h"
+#include "block16_avx512.h"
 
 static PlaneGeom pool_geom(const int64_t *p)
 {
@@ -49,6 +50,50 @@ PL512_TARGET RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *
         plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, 2, 2, 2, 1);
     else
         plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, g.kh, g.kw, g.sw, 1);
+}
+
+/* ---- sixteen channels a vector (block16_avx512.h), for planes of 56x56 and less ---- */
+
+RT_API int rt_maxpool16_ok(const int64_t *p)
+{
+    PlaneGeom g = pool_geom(p);
+    return b16_ok(&g) && rt_maxpool_avx512_ok(p);
+}
+
+RT_API size_t rt_maxpool16_scratch(const int64_t *p)
+{
+    B16Layout l = b16_layout(pool_geom(p));
+    return b16_scratch_floats(&l);
+}
+
+/* A -FLT_MAX border and the pixel table, once per thread. */
+RT_API void rt_maxpool16_scratch_init(const int64_t *p, float *scratch)
+{
+    B16Layout l = b16_layout(pool_geom(p));
+    b16_scratch_init(&l, scratch, -FLT_MAX);
+}
+
+/* Channels c0..c0+15 (those below C = p[1]) of one image, x and y at the image; scratch
+ * as rt_maxpool16_scratch, made ready by rt_maxpool16_scratch_init. */
+PL512_TARGET RT_API void rt_maxpool16_block_avx512(const int64_t *p, const float *x, float *y,
+                                                   int64_t c0, float *scratch)
+{
+    B16Layout l = b16_layout(pool_geom(p));
+    const PlaneGeom *g = &l.g;
+    float *in = plane_aligned(scratch), *out = in + l.in_floats;
+    const int32_t *pos = (const int32_t *)(out + l.out_floats + l.taps * 16);
+    int rows = (int)(p[1] - c0 < 16 ? p[1] - c0 : 16);
+    __m512 none = _mm512_setzero_ps();
+    b16_planes_in(x + c0 * g->h * g->w, g->h * g->w, rows, g->h * g->w, pos, in);
+    if (g->kh == 3 && g->kw == 3 && g->sw == 1)
+        b16_window(g, in, NULL, none, out, 0, 0, 0, 3, 3, 1, 1);
+    else if (g->kh == 3 && g->kw == 3 && g->sw == 2)
+        b16_window(g, in, NULL, none, out, 0, 0, 0, 3, 3, 2, 1);
+    else if (g->kh == 2 && g->kw == 2 && g->sw == 2)
+        b16_window(g, in, NULL, none, out, 0, 0, 0, 2, 2, 2, 1);
+    else
+        b16_window(g, in, NULL, none, out, 0, 0, 0, g->kh, g->kw, g->sw, 1);
+    b16_planes_out(out, g->oh * g->ow, y + c0 * g->oh * g->ow, g->oh * g->ow, rows);
 }
 
 /* The mean (or maximum) of one plane of n floats: four vector chains, where the

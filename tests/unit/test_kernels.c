@@ -171,20 +171,26 @@ START_TEST(conv_matches_reference)
 END_TEST
 
 /* ---- pooling --------------------------------------------------------------------------------- */
-typedef struct { int64_t h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw; int ceil, cip; } PoolCase;
+typedef struct {
+    int64_t h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+    int ceil, cip, c;            /* c: channels */
+} PoolCase;
 static const PoolCase pool_cases[] = {
-    /* h   w kh kw sh sw pt pl pb pr dh dw ceil cip */
-    {  7, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0 },
-    {  7, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 1 },
-    {  7,  7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1 },    /* ceil: last window past the input */
-    {  7,  7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0 },
-    {  5,  5, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1 },    /* ceil with the PyTorch correction */
-    {  9, 10, 3, 2, 1, 3, 1, 0, 2, 1, 1, 1, 0, 1 },    /* asymmetric pads */
-    {  9, 11, 3, 3, 2, 1, 2, 1, 2, 1, 2, 3, 0, 0 },    /* dilation (max only) */
-    { 11,  8, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1 },
-    { 40, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 },    /* GoogLeNet's stride 1 */
-    { 27, 27, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0 },    /* SqueezeNet's ceil mode */
-    {140, 130, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 0 },   /* a plane past the stack scratch */
+    /* h   w kh kw sh sw pt pl pb pr dh dw ceil cip c */
+    {  7, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 3 },
+    {  7, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 1, 3 },
+    {  7,  7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 3 },    /* ceil: last window past the input */
+    {  7,  7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 3 },
+    {  5,  5, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 3 },    /* ceil with the PyTorch correction */
+    {  9, 10, 3, 2, 1, 3, 1, 0, 2, 1, 1, 1, 0, 1, 3 },    /* asymmetric pads */
+    {  9, 11, 3, 3, 2, 1, 2, 1, 2, 1, 2, 3, 0, 0, 3 },    /* dilation (max only) */
+    { 11,  8, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 3 },
+    { 40, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 3 },    /* GoogLeNet's stride 1 */
+    { 27, 27, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 3 },    /* SqueezeNet's ceil mode */
+    {140, 130, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 0, 3 },   /* a plane past the stack scratch */
+    /* planes of 56x56 and less, sixteen channels at a time: whole and partial blocks */
+    { 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 20 },
+    { 56, 56, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 17 },
 };
 
 static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1,
@@ -200,7 +206,7 @@ static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0,
 START_TEST(pool_matches_reference)
 {
     const PoolCase *c = &pool_cases[_i];
-    int64_t nc = 2 * 3, oh, ow;
+    int64_t nc = 2 * c->c, oh, ow;
     size_t nx = (size_t)(nc * c->h * c->w), ny;
     float *x = alloc_uniform(nx, 90 + _i, -2, 2);
     for (int is_max = 0; is_max < 2; is_max++) {
@@ -233,7 +239,7 @@ START_TEST(pool_matches_reference)
                     want[(i * oh + oy) * ow + ox] =
                         (float)(is_max ? m : s / (double)(c->cip ? padded : inside));
                 }
-        int64_t p[17] = { 2, 3, c->h, c->w, oh, ow, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl,
+        int64_t p[17] = { 2, nc / 2, c->h, c->w, oh, ow, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl,
                           c->pb, c->pr, dh, dw, c->cip };
         float f[4] = { 0 };
         if (is_max)
