@@ -1,30 +1,15 @@
 /* AVX-512 micro-kernels of the packed GEMM (runtime/gemm.c chooses them at run time): a
  * 12x32 tile of C lives in 24 zmm registers while K streams by, one broadcast of A and two
- * loads of B per 4 FMAs; the epilogue (bias, residual, ReLU/Clip/LeakyRelu) is applied
- * before the tile leaves the registers. Built with a target attribute so that plain -O2
+ * loads of B per 4 FMAs; the epilogue (bias, residual, activation) is applied before the
+ * tile leaves the registers. Built with a target attribute so that plain -O2
  * compiles it; only x86-64 GCC/Clang see it at all. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #include "rt.h"
+#include "act_avx512.h"
 
 #define G512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define G512_INLINE static inline __attribute__((always_inline)) G512_TARGET
-
-G512_INLINE __m512 g512_act(__m512 v, int act, float alpha, float beta)
-{
-    switch (act) {
-    case RT_ACT_RELU:
-        return _mm512_max_ps(v, _mm512_setzero_ps());
-    case RT_ACT_CLIP:
-        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(alpha)), _mm512_set1_ps(beta));
-    case RT_ACT_LEAKYRELU: {
-        __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(alpha));
-    }
-    default:
-        return v;
-    }
-}
 
 /* Row i of the tile leaves the registers: accumulate, epilogue, masked store. */
 G512_INLINE void g512_row(const RtGemmTile *t, int i, __m512 v0, __m512 v1, __mmask16 m0,
@@ -48,8 +33,8 @@ G512_INLINE void g512_row(const RtGemmTile *t, int i, __m512 v0, __m512 v1, __mm
         v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
     }
     if (t->act != RT_ACT_NONE) {
-        v0 = g512_act(v0, t->act, t->alpha, t->beta);
-        v1 = g512_act(v1, t->act, t->alpha, t->beta);
+        v0 = act512_apply(v0, t->act, t->alpha, t->beta);
+        v1 = act512_apply(v1, t->act, t->alpha, t->beta);
     }
     _mm512_mask_storeu_ps(c, m0, v0);
     _mm512_mask_storeu_ps(c + 16, m1, v1);
