@@ -2,7 +2,9 @@
 """Per-layer time of a model compiled to C by cnnc: wraps every kernel call of the
 generated file in a timer, builds it, runs it and prints the layers by time.
 usage: bench/profile_layers.py CNNC MODEL.onnx [--level -ON] [--threads T] [--runs N] [--top K]"""
-import argparse, os, re, subprocess, sys, tempfile
+import argparse, os, re, signal, subprocess, sys, tempfile
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)    # quietly, when piped into head
 
 ap = argparse.ArgumentParser()
 ap.add_argument("cnnc")
