@@ -5,7 +5,9 @@
  * pixels of a row make one vector and four such vectors (of one row, or of several for
  * narrow planes) are computed together, so that four independent chains hide each other's
  * latency. Where each vector reads and writes is worked out once per thread (PlaneVec),
- * not per plane. Stride 2 loads 32 pixels and keeps the even ones. x86-64 GCC/Clang only. */
+ * not per plane. The 3- and 5-wide windows build a row's taps from whole-line loads and
+ * in-register shifts (plane_taps); others load each tap, at stride 2 32 pixels of which
+ * they keep the even ones. x86-64 GCC/Clang only. */
 #ifndef CNNC_PLANE_AVX512_H
 #define CNNC_PLANE_AVX512_H
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -150,20 +152,19 @@ PL512_INLINE void plane_taps(const float *r, int64_t kw, int64_t sw, __m512 *tap
     }
 }
 
-/* Tap kj of the current window row into accumulator set a, b or c (kj mod 3): three
- * independent chains per output vector, so that the FMA latency is hidden. */
-#define PL512_TAP(kj, s) do {                                               \
+/* Tap kj of the current window row into the four output vectors. */
+#define PL512_TAP(kj) do {                                                  \
         if ((kj) < kw && is_max) {                                          \
-            s##0 = _mm512_max_ps(t0[kj], s##0);                             \
-            s##1 = _mm512_max_ps(t1[kj], s##1);                             \
-            s##2 = _mm512_max_ps(t2[kj], s##2);                             \
-            s##3 = _mm512_max_ps(t3[kj], s##3);                             \
+            a0 = _mm512_max_ps(t0[kj], a0);                                 \
+            a1 = _mm512_max_ps(t1[kj], a1);                                 \
+            a2 = _mm512_max_ps(t2[kj], a2);                                 \
+            a3 = _mm512_max_ps(t3[kj], a3);                                 \
         } else if ((kj) < kw) {                                             \
             __m512 w_ = _mm512_set1_ps(wk[ki * kw + (kj)]);                 \
-            s##0 = _mm512_fmadd_ps(t0[kj], w_, s##0);                       \
-            s##1 = _mm512_fmadd_ps(t1[kj], w_, s##1);                       \
-            s##2 = _mm512_fmadd_ps(t2[kj], w_, s##2);                       \
-            s##3 = _mm512_fmadd_ps(t3[kj], w_, s##3);                       \
+            a0 = _mm512_fmadd_ps(t0[kj], w_, a0);                           \
+            a1 = _mm512_fmadd_ps(t1[kj], w_, a1);                           \
+            a2 = _mm512_fmadd_ps(t2[kj], w_, a2);                           \
+            a3 = _mm512_fmadd_ps(t3[kj], w_, a3);                           \
         }                                                                   \
     } while (0)
 
@@ -180,7 +181,7 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
         const float *base[PL512_GROUP];
         int64_t at[PL512_GROUP], ki, kj;
         __mmask16 keep[PL512_GROUP];
-        __m512 a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, out[PL512_GROUP];
+        __m512 a0, a1, a2, a3, out[PL512_GROUP];
         int u;
         for (u = 0; u < PL512_GROUP; u++) {
             base[u] = xp + vec[it + u].in;
@@ -188,7 +189,6 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
             keep[u] = (__mmask16)vec[it + u].keep;
         }
         a0 = a1 = a2 = a3 = _mm512_set1_ps(is_max ? -FLT_MAX : bias);
-        b0 = b1 = b2 = b3 = c0 = c1 = c2 = c3 = _mm512_set1_ps(is_max ? -FLT_MAX : 0.0f);
         for (ki = 0; ki < kh && plane_has_taps(kw, sw, g->dw); ki++) {
             __m512 t0[5], t1[5], t2[5], t3[5];
             int64_t row = ki * g->dh * g->wp;
@@ -197,11 +197,11 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
             plane_taps(base[2] + row, kw, sw, t2);
             plane_taps(base[3] + row, kw, sw, t3);
             /* spelled out, not looped, so that the taps stay in registers */
-            PL512_TAP(0, a);
-            PL512_TAP(1, b);
-            PL512_TAP(2, c);
-            PL512_TAP(3, a);
-            PL512_TAP(4, b);
+            PL512_TAP(0);
+            PL512_TAP(1);
+            PL512_TAP(2);
+            PL512_TAP(3);
+            PL512_TAP(4);
         }
         for (ki = 0; ki < kh && !plane_has_taps(kw, sw, g->dw); ki++) {
             const float *r0 = base[0] + ki * g->dh * g->wp, *r1 = base[1] + ki * g->dh * g->wp;
@@ -222,17 +222,7 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *xp, const float 
                 }
             }
         }
-        if (is_max) {
-            out[0] = _mm512_max_ps(a0, _mm512_max_ps(b0, c0));
-            out[1] = _mm512_max_ps(a1, _mm512_max_ps(b1, c1));
-            out[2] = _mm512_max_ps(a2, _mm512_max_ps(b2, c2));
-            out[3] = _mm512_max_ps(a3, _mm512_max_ps(b3, c3));
-        } else {
-            out[0] = _mm512_add_ps(a0, _mm512_add_ps(b0, c0));
-            out[1] = _mm512_add_ps(a1, _mm512_add_ps(b1, c1));
-            out[2] = _mm512_add_ps(a2, _mm512_add_ps(b2, c2));
-            out[3] = _mm512_add_ps(a3, _mm512_add_ps(b3, c3));
-        }
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
         for (u = 0; u < PL512_GROUP; u++) {
             __m512 v = out[u];
             if (!is_max && res)
