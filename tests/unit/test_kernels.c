@@ -191,6 +191,7 @@ static const PoolCase pool_cases[] = {
     /* planes of 56x56 and less, sixteen channels at a time: whole and partial blocks */
     { 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 20 },
     { 56, 56, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 17 },
+    { 28, 28, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 0, 20 },    /* DenseNet's transition */
 };
 
 static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1,
