@@ -54,16 +54,23 @@ static inline size_t b16_scratch_floats(const B16Layout *l)
     return (size_t)(l->in_floats + l->out_floats + l->taps * 16 + l->g.h * l->g.w + 16);
 }
 
-/* The border filled and the pixel table written, once per thread. */
+/* The border filled and the pixel table written, once per thread and call. Only the
+ * border: every block rewrites the interior (and a whole 56x56 block is 200 KB). */
 static inline void b16_scratch_init(const B16Layout *l, float *scratch, float border)
 {
+    const PlaneGeom *g = &l->g;
     float *in = plane_aligned(scratch);
     int32_t *pos = (int32_t *)(in + l->in_floats + l->out_floats + l->taps * 16);
-    int64_t i;
-    for (i = 0; i < l->in_floats; i++)
-        in[i] = border;
-    for (i = 0; i < l->g.h * l->g.w; i++)
-        pos[i] = (int32_t)(((i / l->g.w + l->g.pt) * l->g.wp + i % l->g.w + l->g.pl) * 16);
+    int64_t i, r, c;
+    for (r = 0; r < g->hp; r++)
+        for (c = 0; c < g->wp; c++)
+            if (r < g->pt || r >= g->pt + g->h || c < g->pl || c >= g->pl + g->w) {
+                float *v = in + (r * g->wp + c) * 16;
+                for (i = 0; i < 16; i++)
+                    v[i] = border;
+            }
+    for (i = 0; i < g->h * g->w; i++)
+        pos[i] = (int32_t)(((i / g->w + g->pt) * g->wp + i % g->w + g->pl) * 16);
 }
 
 /* 16 planes of n floats (rows of `stride` apart, the first `rows` real, the rest zero)
