@@ -291,6 +291,24 @@ static int gemm_reads_b(const GemmKernel *gk, int64_t M, const RtGemmB *B)
     return gk->isa == GEMM_AVX512 && M <= 256 && !B->kh && !B->scale;
 }
 
+/* The lines of C (and of the residual) a tile will write and read at its end, asked for
+ * before its K loop when that is long enough to hide the wait: a layer's output and its
+ * residual are usually cold, and the tile's 12 rows are 12 streams. */
+static void gemm_prefetch_tile(const RtGemmTile *t, int64_t kc)
+{
+    int i;
+    if (kc < 32)
+        return;
+    for (i = 0; i < t->mr; i++) {
+        __builtin_prefetch(t->c + i * t->ldc, 1, 3);
+        __builtin_prefetch(t->c + i * t->ldc + t->nr - 1, 1, 3);
+        if (t->res) {
+            __builtin_prefetch(t->res + i * t->ldr, 0, 3);
+            __builtin_prefetch(t->res + i * t->ldr + t->nr - 1, 0, 3);
+        }
+    }
+}
+
 /* Rows m0..m1-1 of C against one block of B (columns jc.., rows pc.. of K): packed in
  * buf, or (buf NULL) B's own rows. */
 static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const float *Ap,
@@ -347,6 +365,8 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
             }
             t.c = C + ic * ldc + jc + jr;
             t.res = last && ep && ep->res ? ep->res + ic * ldc + jc + jr : NULL;
+            if (last)
+                gemm_prefetch_tile(&t, kc);
             gk->tile(&t);
             if (last && ep && ep->act != (RtAct)t.act) {   /* the rest, while hot */
                 int i;
