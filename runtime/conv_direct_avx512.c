@@ -85,9 +85,9 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
     }
 }
 
-/* The output lines the tile will write, asked for (for writing) before its long K loop:
- * a layer's output is usually cold, and each tile writes a short run of each of 32 planes,
- * as many streams as the hardware follows badly. */
+/* The output lines the tile will write (and the residual's it will read), asked for before
+ * its long K loop: a layer's output is usually cold, and each tile writes a short run of
+ * each of 32 planes, as many streams as the hardware follows badly. */
 CD512_TARGET static void cd_prefetch_out(const RtConvDirectTile *t)
 {
     int64_t row = t->j0 / t->pitch, col = t->j0 % t->pitch, m;
@@ -101,6 +101,12 @@ CD512_TARGET static void cd_prefetch_out(const RtConvDirectTile *t)
         __builtin_prefetch(y + m * t->hw, 1, 3);
         __builtin_prefetch(y + m * t->hw + t->npix - 1, 1, 3);
     }
+    if (t->res)
+        for (m = 0; m < t->mb; m++) {
+            const float *r = t->res + m * t->hw + row * t->ow + col;
+            __builtin_prefetch(r, 0, 3);
+            __builtin_prefetch(r + t->npix - 1, 0, 3);
+        }
 }
 
 #define CD_SAVE(p) do {                                         \
