@@ -19,6 +19,9 @@ RT_API size_t rt_maxpool16_scratch(const int64_t *p);
 RT_API void rt_maxpool16_scratch_init(const int64_t *p, float *scratch);
 RT_API void rt_maxpool16_block_avx512(const int64_t *p, const float *x, float *y, int64_t c0,
                                       float *scratch);
+RT_API int rt_maxpool_rows_ok(const int64_t *p);
+RT_API size_t rt_maxpool_rows_scratch(const int64_t *p);
+RT_API void rt_maxpool_rows_avx512(const int64_t *p, const float *x, float *y, float *scratch);
 #endif
 
 #define POOL_STACK_FLOATS 20480   /* 80 KiB: a 112x112 plane, its border and table */
@@ -30,7 +33,7 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
     POOL_PARAMS;
     (void)f; (void)pb; (void)pr;
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (rt_cpu_isa() >= 2 && rt_maxpool16_ok(p)) {         /* small planes: 16 at a time */
+    if (rt_cpu_isa() >= 2 && w <= 40 && rt_maxpool16_ok(p)) {  /* small planes: 16 at a time */
         int64_t nblk = (p[1] + 15) / 16, task;
         size_t scratch = rt_maxpool16_scratch(p);
         int failed = 0;
@@ -55,15 +58,18 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
             return;
     }
     if (rt_cpu_isa() >= 2 && rt_maxpool_avx512_ok(p)) {    /* runtime/pool_avx512.c */
-        size_t scratch = rt_maxpool_scratch_avx512(p);
-        int failed = 0;
+        /* Planes wider than 40 columns row by row, straight from the input (SqueezeNet's
+         * 111x111 3x3 pool 0.115 -> 0.079 ms, VGG's 224x224 2x2 0.52 -> 0.22); the
+         * narrower ones not taken above through a bordered copy of each plane. */
+        int rows = w > 40 && rt_maxpool_rows_ok(p), failed = 0;
+        size_t scratch = rows ? rt_maxpool_rows_scratch(p) : rt_maxpool_scratch_avx512(p);
         #pragma omp parallel if (nc * oh * ow > 16384)
         {
             /* on the stack when it fits: a fresh heap block would page-fault every call */
             float local[POOL_STACK_FLOATS];
             float *heap = scratch > POOL_STACK_FLOATS ? malloc(scratch * sizeof(float)) : NULL;
             float *buf = scratch > POOL_STACK_FLOATS ? heap : local;
-            if (buf)
+            if (buf && !rows)
                 rt_maxpool_scratch_init_avx512(p, buf);
             if (!buf) {
                 #pragma omp atomic write
@@ -71,7 +77,9 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
             }
             #pragma omp for schedule(static)
             for (i = 0; i < nc; i++)
-                if (buf)
+                if (buf && rows)
+                    rt_maxpool_rows_avx512(p, x + i * h * w, y + i * oh * ow, buf);
+                else if (buf)
                     rt_maxpool_plane_avx512(p, x + i * h * w, y + i * oh * ow, buf);
             free(heap);
         }

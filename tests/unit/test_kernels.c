@@ -187,7 +187,15 @@ static const PoolCase pool_cases[] = {
     { 11,  8, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 3 },
     { 40, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 3 },    /* GoogLeNet's stride 1 */
     { 27, 27, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 3 },    /* SqueezeNet's ceil mode */
-    {140, 130, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 0, 3 },   /* a plane past the stack scratch */
+    {140, 130, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 0, 3 },   /* VGG's 2x2, an odd plane */
+    /* planes wider than 40 columns, row by row: more rows than a band, tails of rows */
+    {111, 111, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 2 },   /* SqueezeNet's first */
+    {112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 2 },   /* ResNet's, padded */
+    { 45, 57, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 3 },
+    { 50, 61, 3, 3, 2, 1, 2, 1, 2, 1, 2, 3, 0, 0, 3 },    /* dilated, strides differ */
+    { 41, 47, 5, 4, 2, 2, 2, 1, 1, 2, 1, 2, 1, 0, 3 },
+    { 44, 50, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 3 },    /* stride 3: the plane path */
+    { 90, 30, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 3 },    /* tall and narrow: the plane path */
     /* planes of 56x56 and less, sixteen channels at a time: whole and partial blocks */
     { 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 20 },
     { 56, 56, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 17 },
