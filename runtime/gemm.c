@@ -17,6 +17,7 @@
 
 #if defined(__GNUC__) && defined(__x86_64__)
 RT_API void rt_gemm_tile_avx512(const RtGemmTile *t);
+RT_API void rt_gemm_tile16_avx512(const RtGemmTile *t);
 RT_API void rt_gemm_tile_avx2(const RtGemmTile *t);
 RT_API void rt_gemm_pack_row_avx512(const float *src, int64_t nc, int64_t pstride, float *d,
                                     int scaled, float s, float t, int relu);
@@ -317,13 +318,25 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
                                int64_t nc, int64_t pc, int64_t kc, int last, const float *buf)
 {
     int64_t ic, jr;
-    int nr = gk->nr;
-    for (ic = m0; ic < m1; ic += gk->mr) {
+    int nr = gk->nr, mr = gk->mr;
+    void (*tile)(const RtGemmTile *) = gk->tile;
+#if defined(__GNUC__) && defined(__x86_64__)
+    /* a block one vector wide (Winograd's products on 14x14 planes): 24 rows by 16 */
+    int narrow = gk->isa == GEMM_AVX512 && nc <= 16;
+    if (narrow) {
+        tile = rt_gemm_tile16_avx512;
+        mr = 24;
+    }
+#else
+    int narrow = 0;
+#endif
+    (void)M;
+    for (ic = m0; ic < m1; ic += mr) {
         RtGemmTile t;
         memset(&t, 0, sizeof t);
         t.kc = kc;
         t.ldc = ldc;
-        t.mr = (int)(M - ic < gk->mr ? M - ic : gk->mr);
+        t.mr = (int)(m1 - ic < mr ? m1 - ic : mr);
         t.a0 = Ap + ic * K + pc * RT_GEMM_MR;
         t.a1 = t.mr > RT_GEMM_MR ? t.a0 + RT_GEMM_MR * K : NULL;
         t.accumulate = accumulate || pc > 0;
@@ -358,7 +371,10 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
                 t.pf0 = t.b + nr;
                 t.pf1 = t.pf0 + 16;
                 t.pfstep = t.ldb;
-            } else if (jr + nr >= nc && t.a1 && ic + 2 * RT_GEMM_MR < m1) {
+            } else if (narrow && ic + mr < m1) {
+                t.pf0 = t.a0 + 4 * RT_GEMM_MR * K;
+                t.pfstep = RT_GEMM_MR * K;
+            } else if (jr + nr >= nc && t.a1 && !narrow && ic + 2 * RT_GEMM_MR < m1) {
                 t.pf0 = t.a0 + 2 * RT_GEMM_MR * K;
                 t.pf1 = t.pf0 + RT_GEMM_MR * K;
                 t.pfstep = RT_GEMM_MR;
@@ -367,7 +383,7 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
             t.res = last && ep && ep->res ? ep->res + ic * ldc + jc + jr : NULL;
             if (last)
                 gemm_prefetch_tile(&t, kc);
-            gk->tile(&t);
+            tile(&t);
             if (last && ep && ep->act != (RtAct)t.act) {   /* the rest, while hot */
                 int i;
                 for (i = 0; i < t.mr; i++)

@@ -1,6 +1,6 @@
 /* AVX-512 micro-kernels of the packed GEMM (runtime/gemm.c chooses them at run time): a
  * 12x32 tile of C lives in 24 zmm registers while K streams by, one broadcast of A and two
- * loads of B per 4 FMAs; the epilogue (bias, residual, activation) is applied before the
+ * loads of B per 4 FMAs (24x16 for blocks of B one vector wide); the epilogue (bias, residual, activation) is applied before the
  * tile leaves the registers. Built with a target attribute so that plain -O2
  * compiles it; only x86-64 GCC/Clang see it at all. */
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -108,6 +108,78 @@ G512_TARGET RT_API void rt_gemm_tile_avx512(const RtGemmTile *t)
         b += step;
     }
     G512_STORE(c, 0);
+}
+
+/* Narrow blocks: C[mr<=24, nr<=16], four panels of A against one vector of B, for the
+ * products of Winograd on 14x14 planes (16 tiles), where the 12x32 tile would leave half
+ * its lanes empty. One load of B and 24 broadcasts of A per 24 FMAs. */
+#define G16_DECL(p) __m512 p##0 = _mm512_setzero_ps(), p##1 = p##0, p##2 = p##0, \
+    p##3 = p##0, p##4 = p##0, p##5 = p##0
+#define G16_FMA(p, r, ap) p##r = _mm512_fmadd_ps(_mm512_set1_ps((ap)[r]), b0, p##r)
+#define G16_PANEL(p, ap) do {                                   \
+        G16_FMA(p, 0, ap); G16_FMA(p, 1, ap); G16_FMA(p, 2, ap); \
+        G16_FMA(p, 3, ap); G16_FMA(p, 4, ap); G16_FMA(p, 5, ap); \
+    } while (0)
+#define G16_STORE(p, base) do {                                 \
+        g512_row(t, base + 0, p##0, zero, m0, 0);               \
+        g512_row(t, base + 1, p##1, zero, m0, 0);               \
+        g512_row(t, base + 2, p##2, zero, m0, 0);               \
+        g512_row(t, base + 3, p##3, zero, m0, 0);               \
+        g512_row(t, base + 4, p##4, zero, m0, 0);               \
+        g512_row(t, base + 5, p##5, zero, m0, 0);               \
+    } while (0)
+
+/* np panels (a constant in each copy); a1 - a0 is the distance between panels. With pf0,
+ * the next tile's panels (pfstep floats apart) are brought into L2 on the way: Winograd's
+ * weights, four times a direct convolution's, come from memory at every inference. */
+G512_INLINE void g512_tile16(const RtGemmTile *t, int np)
+{
+    const float *a0 = t->a0, *b = t->b;
+    const int64_t ps = np > 1 ? t->a1 - t->a0 : 0;
+    const float *a1 = a0 + ps, *a2 = a1 + ps, *a3 = a2 + ps;
+    const __m512 zero = _mm512_setzero_ps();
+    int64_t k, step = t->ldb ? t->ldb : 32;
+    __mmask16 m0 = t->nr >= 16 ? 0xFFFF : (__mmask16)((1u << t->nr) - 1);
+    __mmask16 l0 = t->ldb ? m0 : 0xFFFF;
+    const float *pf = t->pf0;
+    G16_DECL(c); G16_DECL(d); G16_DECL(e); G16_DECL(f);
+    for (k = 0; k < t->kc; k++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(l0, b);
+        if (pf) {       /* the next tile's four panels, two a step: a line per 2.7 steps */
+            const float *q = pf + (k & 1) * 2 * t->pfstep + k * 6;
+            _mm_prefetch((const char *)q, _MM_HINT_T1);
+            _mm_prefetch((const char *)(q + t->pfstep), _MM_HINT_T1);
+        }
+        G16_PANEL(c, a0);
+        if (np > 1)
+            G16_PANEL(d, a1);
+        if (np > 2)
+            G16_PANEL(e, a2);
+        if (np > 3)
+            G16_PANEL(f, a3);
+        a0 += 6;
+        a1 += 6;
+        a2 += 6;
+        a3 += 6;
+        b += step;
+    }
+    G16_STORE(c, 0);
+    if (np > 1)
+        G16_STORE(d, 6);
+    if (np > 2)
+        G16_STORE(e, 12);
+    if (np > 3)
+        G16_STORE(f, 18);
+}
+
+G512_TARGET RT_API void rt_gemm_tile16_avx512(const RtGemmTile *t)
+{
+    switch ((t->mr + 5) / 6) {
+    case 1: g512_tile16(t, 1); break;
+    case 2: g512_tile16(t, 2); break;
+    case 3: g512_tile16(t, 3); break;
+    default: g512_tile16(t, 4); break;
+    }
 }
 
 /* Row k of a block of B into each of its 32-wide panels (pstride floats apart), the last

@@ -27,11 +27,13 @@ static void ref_matmul(int64_t M, int64_t N, int64_t K, const float *a, int64_t 
 /* M <= 4 takes the row-by-row path; 12x32 is one AVX-512 tile; K = 700 is split into K
  * blocks (the epilogue must wait for the last) and N = 400 into column blocks; 67x131x61
  * is big enough for several threads; 260x40x530, tall and narrow, makes threads split the
- * rows and share each packed block of B. */
+ * rows and share each packed block of B. Blocks at most 16 wide take the AVX-512 24x16
+ * tile: 1-4 panels of A (37, 24, 61 rows), K blocks (600), B packed (300 rows). */
 static const int64_t sgemm_sizes[][3] = {
     { 1, 1, 1 }, { 3, 5, 7 }, { 4, 16, 1 }, { 5, 17, 9 }, { 7, 13, 33 }, { 8, 32, 4 },
     { 12, 32, 8 }, { 13, 47, 19 }, { 4, 15, 2 }, { 14, 400, 700 }, { 67, 131, 61 },
-    { 260, 40, 530 },
+    { 260, 40, 530 }, { 37, 16, 50 }, { 24, 9, 600 }, { 61, 5, 7 }, { 300, 16, 40 },
+    { 19, 11, 3 },
 };
 
 /* Leading dimensions wider than the matrices: padding columns must stay untouched. */
