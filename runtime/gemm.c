@@ -262,8 +262,10 @@ static void gemm_pack_b(const RtGemmB *B, int64_t k0, int64_t kc, int64_t j0, in
 }
 
 /* Threads tm x tn over C: the split with the least work on the busiest thread, counting
- * the B panels each thread packs (a split along M packs all of them in every thread). */
-static void gemm_split(int64_t pm, int64_t pn, int nt, int *tm, int *tn)
+ * the B panels each thread packs (a split along M packs all of them in every thread), and
+ * the columns of a short last panel as they are: 49 columns split as 32 and 17 leave one
+ * thread with two thirds of the work (ResNet-50's 7x7 1x1 layers, x1.05 at two threads). */
+static void gemm_split(int64_t pm, int64_t pn, int64_t n, int nr, int nt, int *tm, int *tn)
 {
     int64_t best = -1;
     int d;
@@ -272,7 +274,9 @@ static void gemm_split(int64_t pm, int64_t pn, int nt, int *tm, int *tn)
         if (nt % d)
             continue;
         rows = (pm + d - 1) / d;
-        cols = (pn + nt / d - 1) / (nt / d);
+        cols = (pn + nt / d - 1) / (nt / d) * nr;
+        if (cols > n)
+            cols = n;
         cost = rows * cols + cols;
         if (best < 0 || cost < best) {
             best = cost;
@@ -479,7 +483,7 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
         nt = omp_get_max_threads();
 #endif
     if (nt > 1)
-        gemm_split(pm, pn, nt, &tm, &tn);
+        gemm_split(pm, pn, N, gk.nr, nt, &tm, &tn);
     /* About four tasks a thread along the split, handed out as threads come free: on a
      * shared machine a thread that loses its core leaves its work to the others. */
     ntm = tm > 1 ? (pm < 4 * tm ? pm : 4 * tm) : 1;
