@@ -462,6 +462,62 @@ static int gemm_shared_b(const GemmKernel *gk, int64_t M, int64_t N, int64_t K,
 }
 #endif
 
+/* The block buffer a thread packs B into (and a row for gemm_pack_b), 64-byte aligned
+ * within raw; none (NULL, and raw NULL) when B is read in place. */
+static float *gemm_buffer(const GemmKernel *gk, int64_t M, const RtGemmB *B, int64_t KC,
+                          int64_t NC, void **raw)
+{
+    *raw = gemm_reads_b(gk, M, B) ? NULL : malloc((size_t)(KC * NC + NC) * sizeof(float) + 64);
+    return *raw ? (float *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63) : NULL;
+}
+
+/* Task `task` of the ntm x ntn split of C, with buf from gemm_buffer (NULL when packing B
+ * found no memory: then a plain loop). */
+static void gemm_task(const GemmKernel *gk, int64_t M, int64_t N, int64_t K, const float *Ap,
+                      const RtGemmB *B, float *C, int64_t ldc, int accumulate,
+                      const RtGemmEpilogue *ep, int64_t KC, int64_t NC, int64_t ntm,
+                      int64_t ntn, int64_t task, float *buf)
+{
+    int64_t pm = (M + gk->mr - 1) / gk->mr, pn = (N + gk->nr - 1) / gk->nr;
+    int64_t ti = task / ntn, tj = task % ntn;
+    int64_t m0 = pm * ti / ntm * gk->mr, m1 = pm * (ti + 1) / ntm * gk->mr;
+    int64_t n0 = pn * tj / ntn * gk->nr, n1 = pn * (tj + 1) / ntn * gk->nr;
+    if (m1 > M)
+        m1 = M;
+    if (n1 > N)
+        n1 = N;
+    if (m0 >= m1 || n0 >= n1)
+        return;
+    if (buf || gemm_reads_b(gk, M, B)) {
+        gemm_block(gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, n0, n1, KC, NC, buf,
+                   buf ? buf + KC * NC : NULL);
+    } else {                    /* out of memory: unblocked and slow, right */
+        int64_t i, j, k;
+        for (i = m0; i < m1; i++)
+            for (j = n0; j < n1; j++) {
+                float v = accumulate ? C[i * ldc + j] : 0.0f, col = 0.0f;
+                for (k = 0; k < K; k++) {
+                    if (B->kh)
+                        gemm_im2col_row(B, k, j, 1, &col, GEMM_SCALAR);
+                    else
+                        col = B->x[k * B->ldb + j];
+                    if (B->scale) {
+                        int64_t c = B->kh ? k / (B->kh * B->kw) : k;
+                        gemm_scale_row(&col, 1, B->scale[c],
+                                       B->shift ? B->shift[c] : 0.0f, B->pre_act, &col);
+                    }
+                    v += Ap[(i / RT_GEMM_MR * K + k) * RT_GEMM_MR + i % RT_GEMM_MR] * col;
+                }
+                if (ep) {
+                    v += ep->bias ? ep->bias[i] : 0.0f;
+                    v += ep->res ? ep->res[i * ldc + j] : 0.0f;
+                    v = rt_act(ep->act, v, ep->alpha, ep->beta);
+                }
+                C[i * ldc + j] = v;
+            }
+    }
+}
+
 RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, const RtGemmB *B,
                            float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep)
 {
@@ -495,49 +551,22 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
         gemm_shared_b(&gk, M, N, K, Ap, B, C, ldc, accumulate, ep, KC, NC, nt))
         return;
 #endif
-    #pragma omp parallel num_threads(nt) if (nt > 1)
+    if (nt == 1) {      /* no parallel region: nested in another (Winograd's products),
+                         * libomp's serialized one costs more than the product */
+        void *raw;
+        float *buf = gemm_buffer(&gk, M, B, KC, NC, &raw);
+        gemm_task(&gk, M, N, K, Ap, B, C, ldc, accumulate, ep, KC, NC, 1, 1, 0, buf);
+        free(raw);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
     {
+        void *raw;
+        float *buf = gemm_buffer(&gk, M, B, KC, NC, &raw);
         int64_t task;
-        float *raw = malloc((size_t)(KC * NC + NC) * sizeof(float) + 64);
         #pragma omp for schedule(dynamic, 1)
-        for (task = 0; task < ntm * ntn; task++) {
-            int64_t ti = task / ntn, tj = task % ntn;
-            int64_t m0 = pm * ti / ntm * gk.mr, m1 = pm * (ti + 1) / ntm * gk.mr;
-            int64_t n0 = pn * tj / ntn * gk.nr, n1 = pn * (tj + 1) / ntn * gk.nr;
-            if (m1 > M)
-                m1 = M;
-            if (n1 > N)
-                n1 = N;
-            if (raw && m0 < m1 && n0 < n1) {
-                float *buf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
-                gemm_block(&gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, n0, n1, KC, NC, buf,
-                           buf + KC * NC);
-            } else if (m0 < m1 && n0 < n1) {        /* out of memory: unblocked and slow, right */
-                int64_t i, j, k;
-                for (i = m0; i < m1; i++)
-                    for (j = n0; j < n1; j++) {
-                        float v = accumulate ? C[i * ldc + j] : 0.0f, col = 0.0f;
-                        for (k = 0; k < K; k++) {
-                            if (B->kh)
-                                gemm_im2col_row(B, k, j, 1, &col, GEMM_SCALAR);
-                            else
-                                col = B->x[k * B->ldb + j];
-                            if (B->scale) {
-                                int64_t c = B->kh ? k / (B->kh * B->kw) : k;
-                                gemm_scale_row(&col, 1, B->scale[c],
-                                               B->shift ? B->shift[c] : 0.0f, B->pre_act, &col);
-                            }
-                            v += Ap[(i / RT_GEMM_MR * K + k) * RT_GEMM_MR + i % RT_GEMM_MR] * col;
-                        }
-                        if (ep) {
-                            v += ep->bias ? ep->bias[i] : 0.0f;
-                            v += ep->res ? ep->res[i * ldc + j] : 0.0f;
-                            v = rt_act(ep->act, v, ep->alpha, ep->beta);
-                        }
-                        C[i * ldc + j] = v;
-                    }
-            }
-        }
+        for (task = 0; task < ntm * ntn; task++)
+            gemm_task(&gk, M, N, K, Ap, B, C, ldc, accumulate, ep, KC, NC, ntm, ntn, task, buf);
         free(raw);
     }
 }
