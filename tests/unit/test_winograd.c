@@ -1,7 +1,8 @@
 /* Winograd F(4x4,3x3) convolution against a direct double-precision convolution: padded
  * and unpadded, sizes that are not multiples of the 4x4 tile or of 16 tiles, the fused
  * bias, residual and activations, on every ISA the CPU has, with one thread (bands of
- * tile rows) and two (all tiles at once, or bands for a large image). */
+ * tile rows) and two (all tiles at once, or bands for a large image); planes of four tiles
+ * a row or fewer, whose input transform packs four tile rows a vector. */
 #include <check.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -22,6 +23,11 @@ static const WinoCase wino_cases[] = {
     { 32, 28, 28, 40, 1, RT_ACT_RELU, 1 },      /* a ResNet stage, shrunk */
     { 8, 17, 5, 3, 1, RT_ACT_TANH, 0 },
     { 64, 120, 118, 64, 1, RT_ACT_RELU, 1 },    /* too large to transform at once */
+    /* four tiles a row or fewer: four tile rows a vector */
+    { 40, 14, 14, 24, 1, RT_ACT_RELU, 1 },      /* ResNet's 14x14, shrunk */
+    { 20, 16, 16, 18, 1, RT_ACT_NONE, 0 },      /* four whole tiles each way */
+    { 12, 13, 13, 9, 1, RT_ACT_CLIP, 1 },       /* SqueezeNet's 13x13 */
+    { 6, 22, 7, 5, 1, RT_ACT_NONE, 0 },         /* two tiles a row, six tile rows */
 };
 
 START_TEST(winograd_matches_direct)
