@@ -89,12 +89,12 @@ static Value *winograd_weights(Graph *g, Value *w)
 }
 
 /* Winograd pays off on 3x3 stride-1 layers with enough tiles and channels to amortize its
- * transforms: 40 tiles (28x28 planes) and 16 channels in and out (DenseNet's 128 -> 32
+ * transforms: 16 channels in and out (on 28x28 and larger planes DenseNet's 128 -> 32
  * layers 1.25-1.3x over the direct kernel, SqueezeNet's 16 -> 64 and 32 -> 128 ones
- * 1.35-1.4x; with VGG's 3 input channels 4.7x slower); on 14x14 and 13x13 planes (16
- * tiles) only with c m >= 32 (c + m), the transforms' work being c + m a tile and the
- * products' c m / 4 (ResNet's 256 -> 256 layers 1.8x, GoogLeNet's 96 -> 208 1.8x, 64 -> 64
- * 1.35x; 32 -> 128 1.15x slower); 7x7 planes (4 tiles) not at all (2x slower). They are
+ * 1.35-1.4x; with VGG's 3 input channels 4.7x slower); 14x14 and 13x13 planes (16 tiles)
+ * too, their transforms packing four tile rows a vector (ResNet's 256 -> 256 layers 2.1x,
+ * GoogLeNet's 96 -> 208 2.1x and 16 -> 48 1.7x, DenseNet's 128 -> 32 1.07x); 7x7 planes (4
+ * tiles) not (1.7-2x slower: a quarter of the GEMM's lanes, four times the weights). They are
  * vectorized for AVX-512 only, so only such hosts choose it. Its rounding error is a few
  * times a direct convolution's, and grows through the layers after it: ResNet-101/152
  * drift past the end-to-end tolerance, so it is chosen only at -O3, where the user asked
@@ -106,11 +106,9 @@ static bool use_winograd(const Graph *g, const WindowAttr *w, const Value *x, co
                          const Value *wt)
 {
     int64_t tiles = (y->dims[2] + 3) / 4 * ((y->dims[3] + 3) / 4), c = x->dims[1];
-    int64_t m = y->dims[1];
-    bool enough_tiles = tiles >= 40 || (tiles >= 16 && c * m >= 32 * (c + m));
     return g->winograd && w->kernel[0] == 3 && w->kernel[1] == 3 && w->stride[0] == 1 &&
            w->stride[1] == 1 && w->dilation[0] == 1 && w->dilation[1] == 1 && w->group == 1 &&
-           c >= 16 && m >= 16 && enough_tiles && (c >= 64 || tiles <= 400) &&
+           c >= 16 && y->dims[1] >= 16 && tiles >= 16 && (c >= 64 || tiles <= 400) &&
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }
 

@@ -240,4 +240,75 @@ WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride
         }
     }
 }
+
+/* The output side of rt_wino_input4_avx512: nrows <= 4 tile rows of ntiles <= 4 tiles
+ * (products consecutive, tile r * ntiles + t, moved to lane 4r + t), transformed together;
+ * each output row of a tile row then comes from a 4x4 transpose within each 128-bit lane
+ * (tile t's four columns of row i) and one across them (the four tiles side by side). */
+WINO512_TARGET RT_API void rt_wino_output4_avx512(const float *m, int64_t estride,
+                                                  int64_t ntiles, int64_t nrows, float bias,
+                                                  const float *res, float *y, int64_t oh,
+                                                  int64_t ow, int64_t oy0, int act,
+                                                  float alpha, float beta)
+{
+    __mmask16 spread = 0, sm = (__mmask16)(ow >= 16 ? 0xFFFF : (1u << ow) - 1);
+    __mmask16 packed = (__mmask16)((1u << (ntiles * nrows)) - 1);
+    const __m512 vb = _mm512_set1_ps(bias);
+    __m512 q[36], r[24], o[16];
+    int i, j, k;
+    for (k = 0; k < nrows; k++)
+        spread |= (__mmask16)(((1u << ntiles) - 1) << (4 * k));
+    #pragma GCC unroll 36
+    for (i = 0; i < 36; i++) {
+        q[i] = _mm512_maskz_loadu_ps(packed, m + i * estride);
+        if (ntiles < 4)
+            q[i] = _mm512_maskz_expand_ps(spread, q[i]);
+    }
+    #pragma GCC unroll 6
+    for (j = 0; j < 6; j++)
+        wino512_at(q + j, 6, r + j, 6);
+    #pragma GCC unroll 4
+    for (i = 0; i < 4; i++)
+        wino512_at(r + i * 6, 1, o + i * 4, 1);
+    #pragma GCC unroll 4
+    for (i = 0; i < 4; i++) {
+        /* o[4i + c], lane 4r + t: row i, column c of tile t of tile row r */
+        __m512 a = _mm512_unpacklo_ps(o[i * 4], o[i * 4 + 1]);
+        __m512 b = _mm512_unpackhi_ps(o[i * 4], o[i * 4 + 1]);
+        __m512 c = _mm512_unpacklo_ps(o[i * 4 + 2], o[i * 4 + 3]);
+        __m512 d = _mm512_unpackhi_ps(o[i * 4 + 2], o[i * 4 + 3]);
+        __m512 t[4], u0, u1, u2, u3;
+        t[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(c)));
+        t[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(c)));
+        t[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b), _mm512_castps_pd(d)));
+        t[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b), _mm512_castps_pd(d)));
+        /* t[k], lane block r: tile k's four columns; now the blocks across the t[k] */
+        u0 = _mm512_shuffle_f32x4(t[0], t[1], 0x44);    /* t0.r0 t0.r1 t1.r0 t1.r1 */
+        u1 = _mm512_shuffle_f32x4(t[2], t[3], 0x44);
+        u2 = _mm512_shuffle_f32x4(t[0], t[1], 0xEE);    /* rows 2 and 3 */
+        u3 = _mm512_shuffle_f32x4(t[2], t[3], 0xEE);
+        t[0] = _mm512_shuffle_f32x4(u0, u1, 0x88);      /* tile row 0: t0 t1 t2 t3 */
+        t[1] = _mm512_shuffle_f32x4(u0, u1, 0xDD);
+        t[2] = _mm512_shuffle_f32x4(u2, u3, 0x88);
+        t[3] = _mm512_shuffle_f32x4(u2, u3, 0xDD);
+        #pragma GCC unroll 4
+        for (k = 0; k < 4; k++) {
+            int64_t oy = oy0 + 4 * k + i;
+            float *yr = y + oy * ow;
+            __m512 val = _mm512_add_ps(t[k], vb);
+            if (k >= nrows || oy >= oh)
+                break;
+            if (res)
+                val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(sm, res + oy * ow));
+            if (act == RT_ACT_RELU)
+                val = _mm512_max_ps(val, _mm512_setzero_ps());
+            else if (act == RT_ACT_CLIP)
+                val = _mm512_min_ps(_mm512_max_ps(val, _mm512_set1_ps(alpha)),
+                                    _mm512_set1_ps(beta));
+            _mm512_mask_storeu_ps(yr, sm, val);
+            if (act != RT_ACT_NONE && act != RT_ACT_RELU && act != RT_ACT_CLIP)
+                rt_act_avx512(yr, ow < 16 ? ow : 16, act, alpha, beta);
+        }
+    }
+}
 #endif
