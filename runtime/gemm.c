@@ -387,7 +387,22 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
             t.res = last && ep && ep->res ? ep->res + ic * ldc + jc + jr : NULL;
             if (last)
                 gemm_prefetch_tile(&t, kc);
-            tile(&t);
+#if defined(__GNUC__) && defined(__x86_64__)
+            /* A last panel of 16 columns or fewer (196 = 6 x 32 + 4, Winograd's 98 tiles
+             * = 3 x 32 + 2) would leave most of the 32-wide tile's lanes empty: the 16-wide
+             * one takes it at half the cost, its next panels asked for up front. */
+            if (!narrow && gk->isa == GEMM_AVX512 && t.nr <= 16) {
+                int64_t o;
+                if (t.pf0 && t.pfstep == RT_GEMM_MR)
+                    for (o = 0; o < kc * RT_GEMM_MR; o += 16) {
+                        __builtin_prefetch(t.pf0 + o, 0, 2);
+                        __builtin_prefetch(t.pf1 + o, 0, 2);
+                    }
+                t.pf0 = t.pf1 = NULL;
+                rt_gemm_tile16_avx512(&t);
+            } else
+#endif
+                tile(&t);
             if (last && ep && ep->act != (RtAct)t.act) {   /* the rest, while hot */
                 int i;
                 for (i = 0; i < t.mr; i++)
