@@ -23,6 +23,7 @@ bool pass_bn_to_affine(Graph *g, PassCtx *c);
 bool pass_matmul_to_gemm(Graph *g, PassCtx *c);
 bool pass_fuse_epilogue(Graph *g, PassCtx *c);
 bool pass_fuse_input_scale(Graph *g, PassCtx *c);
+bool pass_pool_before_conv(Graph *g, PassCtx *c);
 
 typedef struct {
     int level;                  /* 0, 1, 2 */

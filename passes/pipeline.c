@@ -19,6 +19,7 @@ static const Pass passes[] = {
     { "fold_batchnorm", pass_fold_batchnorm, 1 },
     { "bn_to_affine",   pass_bn_to_affine,   1 },
     { "fuse_epilogue",  pass_fuse_epilogue,  2 },
+    { "pool_before_conv", pass_pool_before_conv, 2 }, /* a scaled conv could not move */
     { "fuse_input_scale", pass_fuse_input_scale, 2 },   /* after: the affine has its Relu */
     { "eliminate_dead", pass_eliminate_dead, 0 },
 };

@@ -240,6 +240,54 @@ typedef struct {
     void (*check)(Graph *g);
 } Case;
 
+/* DenseNet's transition: BN+Relu, a 1x1 conv with bias, a 2x2 average: the pool moves
+ * before the conv (4x fewer pixels for it). Beside it two that must stay: a conv with a
+ * Relu after it, and a pool whose windows overlap and pad. */
+static Graph *transition(void)
+{
+    Graph *g = tg_new(13);
+    Value *x = TG_INPUT(g, "x", 1, 3, 8, 6);
+    Node *bn = batchnorm(g, "bn", x, 3, 70);
+    Node *r = TG_NODE(g, OP_RELU, "r", 1, bn->out[0]);
+    Node *c = TG_NODE(g, OP_CONV, "c", 1, r->out[0], weights(g, "w", 4, 3, 1, 71),
+                      tg_const(g, "b", 1, TG_DIMS(4), NULL, 72, -1, 1));
+    Node *p = TG_NODE(g, OP_AVGPOOL, "p", 1, c->out[0]);
+    TG_INTS(g, p, "kernel_shape", 2, 2);
+    TG_INTS(g, p, "strides", 2, 2);
+    Node *ca = TG_NODE(g, OP_CONV, "ca", 1, x, weights(g, "wa", 4, 3, 1, 73));
+    Node *ra = TG_NODE(g, OP_RELU, "ra", 1, ca->out[0]);
+    Node *pa = TG_NODE(g, OP_AVGPOOL, "pa", 1, ra->out[0]);
+    TG_INTS(g, pa, "kernel_shape", 2, 2);
+    TG_INTS(g, pa, "strides", 2, 2);
+    Node *cb = TG_NODE(g, OP_CONV, "cb", 1, x, weights(g, "wb", 4, 3, 1, 74));
+    Node *pb = TG_NODE(g, OP_AVGPOOL, "pb", 1, cb->out[0]);
+    TG_INTS(g, pb, "kernel_shape", 3, 3);
+    TG_INTS(g, pb, "strides", 2, 2);
+    TG_INTS(g, pb, "pads", 1, 1, 1, 1);
+    Node *s1 = TG_NODE(g, OP_ADD, "s1", 1, p->out[0], pa->out[0]);
+    Node *s2 = TG_NODE(g, OP_ADD, "s2", 1, s1->out[0], pb->out[0]);
+    tg_output(g, s2->out[0]);
+    return g;
+}
+
+static int position(const Graph *g, const char *name)
+{
+    for (int i = 0; i < g->nnodes; i++)
+        if (strcmp(g->nodes[i]->name, name) == 0)
+            return i;
+    ck_abort_msg("no node %s left", name);
+    return -1;
+}
+
+static void check_transition(Graph *g)
+{
+    ck_assert_int_lt(position(g, "p"), position(g, "c"));    /* moved */
+    ck_assert_int_eq(g->nodes[position(g, "p")]->in[0]->dims[1], 3);
+    ck_assert_int_eq(g->nodes[position(g, "c")]->out[0]->dims[2], 4);
+    ck_assert_int_lt(position(g, "ca"), position(g, "pa"));  /* a Relu between */
+    ck_assert_int_lt(position(g, "cb"), position(g, "pb"));  /* overlapping, padded */
+}
+
 static const Case cases[] = {
     { "conv+BN+relu and a residual add", resnet_block, check_resnet_block },
     { "SiLU after a depthwise conv", silu_block, check_silu_block },
@@ -248,6 +296,7 @@ static const Case cases[] = {
     { "residual into a later shortcut", late_shortcut, check_late_shortcut },
     { "BN+Relu into the next 1x1 conv", dense_bottleneck, check_dense_bottleneck },
     { "squeeze-excitation Mul into the projection", se_block, check_se_block },
+    { "average pool before the 1x1 conv of a transition", transition, check_transition },
 };
 
 /* ---- the tests ------------------------------------------------------------------------- */
