@@ -6,9 +6,9 @@ For each model: compile with cnnc (C backend: `cnnc m.onnx -o m.c --main`, built
 executable's `--bench N --threads T`, time ONNX Runtime (onnxruntime-node, graph optimizations
 on) with bench/ort_time.js on the same input, interleaving the tools over several rounds, and
 check that both agree with each other and with PyTorch's reference output. Reports the best
-median (and min) per tool and thread count, GFLOP/s (direct-convolution FLOPs from
-`cnnc --summary` / time) and the ratio cnnc/ORT with its geometric mean; writes a Markdown
-table and a PNG chart of the ratios. See bench/README.md.
+median (and min) per tool and thread count, GFLOP/s (direct-convolution FLOPs of the model
+as written, `cnnc --summary -O1`, over the time) and the ratio cnnc/ORT with its geometric
+mean; writes a Markdown table and a PNG chart of the ratios. See bench/README.md.
 """
 import argparse, json, math, os, re, subprocess, sys, time
 
@@ -45,7 +45,9 @@ def ensure_model(model_dir, name):
 
 
 def flops_of(cnnc, onnx):
-    out = run([cnnc, "--summary", onnx]).stdout
+    # -O1: the model's own work, before -O2's rewrites take some of it away (an average
+    # pool moved before a 1x1 conv), so that GFLOP/s compare with ORT's on equal terms
+    out = run([cnnc, "--summary", "-O1", onnx]).stdout
     return int(re.search(r"^FLOPs\s+(\d+)", out, re.M).group(1))
 
 
