@@ -1,8 +1,8 @@
 /* The AVX-512 tile of the direct convolution (runtime/conv_direct.c): 12 output pixels x
- * 32 output channels in 24 zmm registers. Per weight row (input channel and tap): two
- * vector loads of weights and twelve broadcasts of consecutive input floats, 24 FMAs.
- * The epilogue (bias, residual, activation) runs per channel on its twelve pixels, stored
- * contiguously into the NCHW output.
+ * 32 output channels in 24 zmm registers (or 7 or 14 pixels in 14 or 28). Per weight row
+ * (input channel and tap): two vector loads of weights and a broadcast of each pixel's
+ * input float, two FMAs a pixel. The epilogue (bias, residual, activation) runs per
+ * channel on the tile's pixels, stored contiguously into the NCHW output.
  * x86-64 GCC/Clang only. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -23,13 +23,14 @@ RT_API int rt_act512_ok(int act);
 #define CD_FMA1(p) a##p = _mm512_fmadd_ps(w0, _mm512_set1_ps(q[(p) * sw]), a##p)
 #define CD_ALL7(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6)
 #define CD_ALL(M) CD_ALL7(M); M(7); M(8); M(9); M(10); M(11)
+#define CD_ALL14(M) CD_ALL(M); M(12); M(13)
 
 /* The tile leaves the registers through buf[pixel][channel]: each half of it is turned
  * around (a 16x16 transpose) so that a channel's pixels make one vector, the border-
  * column lanes are squeezed out, and it is stored with the epilogue as one contiguous run
  * of its output plane. The valid pixels' outputs are consecutive even when the tile wraps
  * to the next row, since the border columns it skips have no outputs. */
-CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
+CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[14][32])
 {
     float tr[16][16] __attribute__((aligned(64)));
     const __m512 zero = _mm512_setzero_ps();
@@ -56,8 +57,8 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[12][32])
 #define CD_ROW(i) r[i] = (i) < npix ? _mm512_load_ps(buf[i] + h) : zero
 #define CD_TR(i) _mm512_store_ps(tr[i], r[i])
         CD_ROW(0); CD_ROW(1); CD_ROW(2); CD_ROW(3); CD_ROW(4); CD_ROW(5); CD_ROW(6);
-        CD_ROW(7); CD_ROW(8); CD_ROW(9); CD_ROW(10); CD_ROW(11);
-        r[12] = r[13] = r[14] = r[15] = zero;
+        CD_ROW(7); CD_ROW(8); CD_ROW(9); CD_ROW(10); CD_ROW(11); CD_ROW(12); CD_ROW(13);
+        r[14] = r[15] = zero;
         transpose16(r);
         CD_TR(0); CD_TR(1); CD_TR(2); CD_TR(3); CD_TR(4); CD_TR(5); CD_TR(6); CD_TR(7);
         CD_TR(8); CD_TR(9); CD_TR(10); CD_TR(11); CD_TR(12); CD_TR(13); CD_TR(14); CD_TR(15);
@@ -119,7 +120,7 @@ CD512_TARGET static void cd_prefetch_out(const RtConvDirectTile *t)
  * touches its own when there is none. */
 #define CD_TILE(ALL) do {                                                          \
         const float *w = t->w;                                                     \
-        float buf[12][32] __attribute__((aligned(64)));                            \
+        float buf[14][32] __attribute__((aligned(64)));                            \
         int64_t c, ki, kj;                                                         \
         ALL(CD_DECL);                                                              \
         cd_prefetch_out(t);                                                        \
@@ -161,10 +162,21 @@ CD512_INLINE void cd_tile7(const RtConvDirectTile *t, int sw)
     CD_TILE(CD_ALL7);
 }
 
+/* Fourteen pixels: runs within a row for widths 14, 28, 56 and 112, which twelve divide
+ * badly; 28 accumulators, the most the registers hold with the weights. */
+CD512_INLINE void cd_tile14(const RtConvDirectTile *t, int sw)
+{
+    CD_TILE(CD_ALL14);
+}
+
 /* The tile, its pixel count and input stride (1 or 2) made constants. */
 CD512_TARGET RT_API void rt_conv_direct_tile_avx512(const RtConvDirectTile *t)
 {
-    if (t->npix == 7 && t->sw == 2)
+    if (t->npix == 14 && t->sw == 2)
+        cd_tile14(t, 2);
+    else if (t->npix == 14)
+        cd_tile14(t, 1);
+    else if (t->npix == 7 && t->sw == 2)
         cd_tile7(t, 2);
     else if (t->npix == 7)
         cd_tile7(t, 1);

@@ -63,6 +63,10 @@ static const ConvCase conv_cases[] = {
     {   1, 3, 23, 29, 32, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
     {   2, 8, 14, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 5, 9, 30,  16, 3, 3, 3, 2, 0, 2, 1, 0, 1, 2, 1, 0, RT_ACT_SILU, 0, 0 },
+    /* runs of 14 (output widths 14, 28, 42): a stem, a strided 3x3 over two images */
+    {   1, 3, 28, 28, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
+    {   2, 9, 56, 56, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    {   1, 4, 12, 84, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, RT_ACT_CLIP, 0, 6 },
     /* depthwise shapes of MobileNet and EfficientNet: each vectorized variant, planes of
      * one to five vectors a row, short last groups, asymmetric pads, wide dilations */
     {   1, 3, 37, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, RT_ACT_CLIP, 0, 6 },
