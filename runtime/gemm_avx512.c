@@ -1,8 +1,8 @@
 /* AVX-512 micro-kernels of the packed GEMM (runtime/gemm.c chooses them at run time): a
  * 12x32 tile of C lives in 24 zmm registers while K streams by, one broadcast of A and two
- * loads of B per 4 FMAs (24x16 for blocks of B one vector wide); the epilogue (bias, residual, activation) is applied before the
- * tile leaves the registers. Built with a target attribute so that plain -O2
- * compiles it; only x86-64 GCC/Clang see it at all. */
+ * loads of B per 4 FMAs (24x16 for blocks of B one vector wide); the epilogue (bias,
+ * residual, activation) is applied before the tile leaves the registers. Built with a
+ * target attribute so that plain -O2 compiles it; only x86-64 GCC/Clang see it at all. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #include "rt.h"
