@@ -97,15 +97,15 @@ static void depthwise_plane(const ConvShape *s, const float *src, const float *w
 static void depthwise16(const ConvShape *s, const int64_t *p, const float *f, const float *x,
                         const float *w, const float *b, float *y)
 {
-    int64_t nblk = (s->c + 15) / 16, task;
+    int64_t nblk = (s->c + 15) / 16, next = 0;
     size_t scratch = rt_dwconv16_scratch(p);
     #pragma omp parallel if (s->n * s->c * s->oh * s->ow > 16384)
     {
         float *buf = malloc(scratch * sizeof(float));
+        int64_t task;
         if (buf)
             rt_dwconv16_scratch_init(p, buf);
-        #pragma omp for schedule(dynamic, 1)
-        for (task = 0; task < s->n * nblk; task++) {
+        while ((task = rt_claim(&next, 1)) < s->n * nblk) {
             int64_t n = task / nblk, c0 = task % nblk * 16, c;
             const float *xn = x + n * s->c * s->h * s->w;
             float *yn = y + n * s->c * s->oh * s->ow;
@@ -128,7 +128,7 @@ static void depthwise16(const ConvShape *s, const int64_t *p, const float *f, co
 static void depthwise(const ConvShape *s, const int64_t *p, const float *f, const float *x,
                       const float *w, const float *b, const float *res, float *y)
 {
-    int64_t nc = s->n * s->c;
+    int64_t nc = s->n * s->c, next = 0;
     int fast = 0;
     size_t scratch = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -149,24 +149,25 @@ static void depthwise(const ConvShape *s, const int64_t *p, const float *f, cons
         float local[DW_STACK_FLOATS];
         float *heap = fast && scratch > DW_STACK_FLOATS ? malloc(scratch * sizeof(float)) : NULL;
         float *buf = fast && scratch <= DW_STACK_FLOATS ? local : heap;
-        int64_t i;
+        int64_t i, i0;
 #if defined(__GNUC__) && defined(__x86_64__)
         if (buf)
             rt_dwconv_scratch_init_avx512(p, buf);
 #endif
-        #pragma omp for schedule(dynamic, 4)
-        for (i = 0; i < nc; i++) {
-            int64_t c = i % s->c;
-            const float *src = x + i * s->h * s->w, *wk = w + c * s->kh * s->kw;
-            const float *rp = res ? res + i * s->oh * s->ow : NULL;
-            float *dst = y + i * s->oh * s->ow, bias = b ? b[c] : 0.0f;
+        while ((i0 = rt_claim(&next, 4)) < nc) {
+            for (i = i0; i < i0 + 4 && i < nc; i++) {
+                int64_t c = i % s->c;
+                const float *src = x + i * s->h * s->w, *wk = w + c * s->kh * s->kw;
+                const float *rp = res ? res + i * s->oh * s->ow : NULL;
+                float *dst = y + i * s->oh * s->ow, bias = b ? b[c] : 0.0f;
 #if defined(__GNUC__) && defined(__x86_64__)
-            if (buf) {
-                rt_dwconv_plane_avx512(p, f, src, wk, bias, rp, dst, buf);
-                continue;
-            }
+                if (buf) {
+                    rt_dwconv_plane_avx512(p, f, src, wk, bias, rp, dst, buf);
+                    continue;
+                }
 #endif
-            depthwise_plane(s, src, wk, bias, rp, dst);
+                depthwise_plane(s, src, wk, bias, rp, dst);
+            }
         }
         free(heap);
     }

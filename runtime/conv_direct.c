@@ -193,61 +193,89 @@ static void conv_direct_portable(void *const *t, const int64_t *p, const float *
     }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+/* One image's run of the direct kernel, for direct_task. */
+typedef struct {
+    const int64_t *p;
+    const float *f, *xp, *wd, *b, *res;
+    float *y;
+    DirectGeom g;
+} DirectRun;
+
+/* Tile `task` of image n: channel block task / ntiles, tile task % ntiles (all tiles of a
+ * block in a row, so that its weights stay in L2). */
+static void direct_task(const DirectRun *r, int64_t n, int64_t task)
+{
+    const int64_t *p = r->p;
+    const DirectGeom *g = &r->g;
+    int64_t C = p[1], M = p[4], OH = p[5], OW = p[6], KH = p[7], KW = p[8], DH = p[13];
+    int64_t DW = p[14], K = C * KH * KW, nblk = (M + 31) / 32;
+    const float *wd = r->wd, *b = r->b, *res = r->res, *f = r->f;
+    float *y = r->y;
+    RtConvDirectTile tile;
+    int64_t blk = task / g->ntiles, in, j0 = tile_start(g, task % g->ntiles, &in);
+    tile.x = r->xp + in;
+    tile.w = wd + blk * 32 * K;
+    /* The weights come from memory once per inference; a block's first tile would
+     * wait for them, so its first tiles bring the next block's into L2, a line
+     * per weight row (ResNet-50's 7x7 3x3 layers, 9 MB of weights: 1.60 -> 1.40
+     * ms, at two threads 1.03 -> 0.73). */
+    tile.pf = NULL;
+    if (blk + 1 < nblk && task % g->ntiles * K * 64 < 32 * K * (int64_t)sizeof(float))
+        tile.pf = (const char *)(wd + (blk + 1) * 32 * K) + task % g->ntiles * K * 64;
+    tile.c = C; tile.kh = KH; tile.kw = KW;
+    tile.plane = g->hp * g->wp; tile.row = DH * g->wp; tile.dw = DW;
+    tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
+    tile.lanes = (int)block_lanes(M, blk);
+    tile.j0 = j0; tile.span = g->span; tile.pitch = g->pitch; tile.ow = OW;
+    tile.npix = (int)g->npix;
+    tile.sw = (int)g->sw;
+    tile.hw = OH * OW;
+    tile.y = y + (n * M + blk * 32) * OH * OW;
+    tile.res = res ? res + (n * M + blk * 32) * OH * OW : NULL;
+    tile.bias = b ? b + blk * 32 : NULL;
+    tile.act = (int)p[16];
+    tile.alpha = f[0];
+    tile.beta = f[1];
+    rt_conv_direct_tile_avx512(&tile);
+}
+
+#endif
+
 /* t: y x wd b(or NULL) workspace residual(or NULL); p and f as rt_conv_f32's (no input
  * scaling); wd packed by rt_conv_direct_pack_weights; the workspace holds
  * rt_conv_direct_workspace(p) floats. */
 RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
 {
-    int64_t N = p[0], C = p[1], H = p[2], W = p[3], M = p[4], OH = p[5], OW = p[6];
-    int64_t KH = p[7], KW = p[8], PT = p[11], PL = p[12];
-    int64_t DH = p[13], DW = p[14], K = C * KH * KW, nblk = (M + 31) / 32, n;
-    DirectGeom g = direct_geom(p);
-    float *y = t[0], *xp = t[4];
-    const float *x = t[1], *wd = t[2], *b = t[3], *res = t[5];
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (rt_cpu_isa() < 2 || !xp) {
+    int64_t N = p[0], C = p[1], H = p[2], W = p[3], M = p[4];
+    int64_t K = C * p[7] * p[8], nblk = (M + 31) / 32, n;
+    DirectRun run;
+    run.p = p;
+    run.f = f;
+    run.xp = t[4];
+    run.wd = t[2];
+    run.b = t[3];
+    run.res = t[5];
+    run.y = t[0];
+    run.g = direct_geom(p);
+    if (rt_cpu_isa() < 2 || !run.xp) {
         conv_direct_portable(t, p, f);
         return;
     }
     for (n = 0; n < N; n++) {
-        int64_t task;
-        bordered_copy(x + n * C * H * W, C, H, W, PT, PL, g.hp, g.wp, xp,
-                      rt_conv_direct_workspace(p));
-        #pragma omp parallel for schedule(dynamic, 4) if (M * K * g.span > 400000)
-        for (task = 0; task < nblk * g.ntiles; task++) {
-            RtConvDirectTile tile;
-            /* all tiles of a channel block in a row: its weights stay in L2 */
-            int64_t blk = task / g.ntiles, in, j0 = tile_start(&g, task % g.ntiles, &in);
-            tile.x = xp + in;
-            tile.w = wd + blk * 32 * K;
-            /* The weights come from memory once per inference; a block's first tile would
-             * wait for them, so its first tiles bring the next block's into L2, a line
-             * per weight row (ResNet-50's 7x7 3x3 layers, 9 MB of weights: 1.60 -> 1.40
-             * ms, at two threads 1.03 -> 0.73). */
-            tile.pf = NULL;
-            if (blk + 1 < nblk && task % g.ntiles * K * 64 < 32 * K * (int64_t)sizeof(float))
-                tile.pf = (const char *)(wd + (blk + 1) * 32 * K) + task % g.ntiles * K * 64;
-            tile.c = C; tile.kh = KH; tile.kw = KW;
-            tile.plane = g.hp * g.wp; tile.row = DH * g.wp; tile.dw = DW;
-            tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
-            tile.lanes = (int)block_lanes(M, blk);
-            tile.j0 = j0; tile.span = g.span; tile.pitch = g.pitch; tile.ow = OW;
-            tile.npix = (int)g.npix;
-            tile.sw = (int)g.sw;
-            tile.hw = OH * OW;
-            tile.y = y + (n * M + blk * 32) * OH * OW;
-            tile.res = res ? res + (n * M + blk * 32) * OH * OW : NULL;
-            tile.bias = b ? b + blk * 32 : NULL;
-            tile.act = (int)p[16];
-            tile.alpha = f[0];
-            tile.beta = f[1];
-            rt_conv_direct_tile_avx512(&tile);
+        int64_t next = 0, ntasks = nblk * run.g.ntiles;
+        bordered_copy((const float *)t[1] + n * C * H * W, C, H, W, p[11], p[12], run.g.hp,
+                      run.g.wp, t[4], rt_conv_direct_workspace(p));
+        #pragma omp parallel if (M * K * run.g.span > 400000)
+        {
+            int64_t task, t0;
+            while ((t0 = rt_claim(&next, 4)) < ntasks)
+                for (task = t0; task < t0 + 4 && task < ntasks; task++)
+                    direct_task(&run, n, task);
         }
     }
 #else
-    (void)N; (void)C; (void)H; (void)W; (void)M; (void)OH; (void)OW; (void)KH; (void)KW;
-    (void)PT; (void)PL; (void)DH; (void)DW; (void)K; (void)nblk; (void)n;
-    (void)g; (void)y; (void)xp; (void)x; (void)wd; (void)b; (void)res;
     conv_direct_portable(t, p, f);
 #endif
 }

@@ -251,7 +251,7 @@ static void wino_outputs(const Wino *k, int64_t ty0, int64_t ty1, int64_t m0, in
 RT_API void rt_conv_winograd_f32(void *const *t, const int64_t *p, const float *f)
 {
     int64_t N = p[0], C = p[1], H = p[2], W = p[3], M = p[4], OH = p[5], OW = p[6];
-    int64_t th = (OH + 3) / 4, tw = (OW + 3) / 4, rows, nband, n;
+    int64_t th = (OH + 3) / 4, tw = (OW + 3) / 4, rows, nband, n, next;
     int nt = 1;
     Wino k;
     k.C = C; k.H = H; k.W = W; k.M = M; k.OH = OH; k.OW = OW; k.PT = p[11]; k.PL = p[12];
@@ -280,15 +280,16 @@ RT_API void rt_conv_winograd_f32(void *const *t, const int64_t *p, const float *
                            sizeof(float));
         if (whole) {
             float *mo = whole + 36 * wino_stride(C * th * tw);
+            next = 0;
             #pragma omp parallel
             {
                 int64_t i;
                 #pragma omp for schedule(static)
                 for (i = 0; i < C; i++)
                     wino_inputs(&k, 0, th, i, i + 1, whole);
-                #pragma omp for schedule(dynamic, 1)
-                for (i = 0; i < 36; i++)
+                while ((i = rt_claim(&next, 1)) < 36)
                     wino_products(&k, th * tw, (int)i, (int)i + 1, whole, mo);
+                #pragma omp barrier
                 #pragma omp for schedule(static)
                 for (i = 0; i < M; i++)
                     wino_outputs(&k, 0, th, i, i + 1, mo);
@@ -304,13 +305,13 @@ RT_API void rt_conv_winograd_f32(void *const *t, const int64_t *p, const float *
         if (rows > (th + nt - 1) / nt)
             rows = (th + nt - 1) / nt;
         nband = (th + rows - 1) / rows;
+        next = 0;
         #pragma omp parallel if (nband > 1)
         {
             int64_t nb = rows * tw, band;
             float *v = malloc((size_t)(36 * (wino_stride(C * nb) + wino_stride(M * nb))) *
                               sizeof(float));
-            #pragma omp for schedule(dynamic, 1)
-            for (band = 0; band < nband; band++) {
+            while ((band = rt_claim(&next, 1)) < nband) {
                 int64_t ty0 = band * rows, ty1 = ty0 + rows < th ? ty0 + rows : th;
                 float *mo;
                 if (!v)

@@ -537,7 +537,7 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
                            float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep)
 {
     GemmKernel gk = gemm_kernel();
-    int64_t KC, NC, pm, pn, ntm, ntn;
+    int64_t KC, NC, pm, pn, ntm, ntn, next = 0;
     int nt = 1, tm = 1, tn = 1;
     if (M <= 0 || N <= 0)
         return;
@@ -579,8 +579,7 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
         void *raw;
         float *buf = gemm_buffer(&gk, M, B, KC, NC, &raw);
         int64_t task;
-        #pragma omp for schedule(dynamic, 1)
-        for (task = 0; task < ntm * ntn; task++)
+        while ((task = rt_claim(&next, 1)) < ntm * ntn)
             gemm_task(&gk, M, N, K, Ap, B, C, ldc, accumulate, ep, KC, NC, ntm, ntn, task, buf);
         free(raw);
     }

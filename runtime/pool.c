@@ -34,20 +34,20 @@ RT_API void rt_maxpool_f32(void *const *t, const int64_t *p, const float *f)
     (void)f; (void)pb; (void)pr;
 #if defined(__GNUC__) && defined(__x86_64__)
     if (rt_cpu_isa() >= 2 && w <= 40 && rt_maxpool16_ok(p)) {  /* small planes: 16 at a time */
-        int64_t nblk = (p[1] + 15) / 16, task;
+        int64_t nblk = (p[1] + 15) / 16, next = 0;
         size_t scratch = rt_maxpool16_scratch(p);
         int failed = 0;
         #pragma omp parallel if (nc * oh * ow > 16384)
         {
             float *buf = malloc(scratch * sizeof(float));
+            int64_t task;
             if (buf)
                 rt_maxpool16_scratch_init(p, buf);
             else {
                 #pragma omp atomic write
                 failed = 1;     /* then the plane loops below do every plane */
             }
-            #pragma omp for schedule(dynamic, 1)
-            for (task = 0; task < p[0] * nblk; task++)
+            while ((task = rt_claim(&next, 1)) < p[0] * nblk)
                 if (buf)
                     rt_maxpool16_block_avx512(p, x + task / nblk * p[1] * h * w,
                                               y + task / nblk * p[1] * oh * ow,
