@@ -18,6 +18,9 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 RT_API void rt_wino_input_avx512(const float *x, int64_t h, int64_t w, int64_t iy0,
                                  int64_t ix0, int64_t ntiles, float *v, int64_t estride);
+RT_API void rt_wino_input2_avx512(const float *x, int64_t h, int64_t w, int64_t iy0,
+                                  int64_t ix0, int64_t ntiles, int64_t nrows, float *v,
+                                  int64_t estride);
 RT_API void rt_wino_input4_avx512(const float *x, int64_t h, int64_t w, int64_t iy0,
                                   int64_t ix0, int64_t ntiles, int64_t nrows, float *v,
                                   int64_t estride);
@@ -173,6 +176,14 @@ static void wino_inputs(const Wino *k, int64_t ty0, int64_t ty1, int64_t c0, int
             for (ty = ty0; ty < ty1; ty += 4)
                 rt_wino_input4_avx512(k->x + c * k->H * k->W, k->H, k->W, ty * 4 - k->PT,
                                       -k->PL, k->tw, ty1 - ty < 4 ? ty1 - ty : 4,
+                                      v + c * ntl + (ty - ty0) * k->tw, es);
+        return;
+    }
+    if (k->avx512 && k->tw <= 8) {      /* two tile rows a vector */
+        for (c = c0; c < c1; c++)
+            for (ty = ty0; ty < ty1; ty += 2)
+                rt_wino_input2_avx512(k->x + c * k->H * k->W, k->H, k->W, ty * 4 - k->PT,
+                                      -k->PL, k->tw, ty1 - ty < 2 ? ty1 - ty : 2,
                                       v + c * ntl + (ty - ty0) * k->tw, es);
         return;
     }

@@ -119,6 +119,52 @@ WINO512_TARGET RT_API void rt_wino_input_avx512(const float *x, int64_t h, int64
     }
 }
 
+/* Planes of five to eight tiles a row (28x28, 27x27): two tile rows a vector, tile t of
+ * row r in lane r * ntiles + t (the second row's taps expanded in above the first's), so
+ * that the transform and its 36 stores serve 14 tiles rather than 7. nrows <= 2; V as
+ * rt_wino_input_avx512's, the rows' tiles consecutive. */
+WINO512_TARGET RT_API void rt_wino_input2_avx512(const float *x, int64_t h, int64_t w,
+                                                 int64_t iy0, int64_t ix0, int64_t ntiles,
+                                                 int64_t nrows, float *v, int64_t estride)
+{
+    const __mmask16 upper = (__mmask16)(((1u << ntiles) - 1) << ntiles);
+    const __mmask16 all = (__mmask16)((1u << (ntiles * nrows)) - 1);
+    __m512 d[36], e[6], r[36];
+    int i, j;
+    #pragma GCC unroll 6
+    for (i = 0; i < 6; i++) {
+        int64_t iy = iy0 + i, iy1 = iy0 + 4 + i;
+        if (iy >= 0 && iy < h) {
+            wino512_row(x + iy * w + ix0, ix0, w, d + i * 6, 1);
+        } else {
+            #pragma GCC unroll 6
+            for (j = 0; j < 6; j++)
+                d[i * 6 + j] = _mm512_setzero_ps();
+        }
+        if (nrows < 2)
+            continue;
+        if (iy1 >= 0 && iy1 < h) {
+            wino512_row(x + iy1 * w + ix0, ix0, w, e, 1);
+        } else {
+            #pragma GCC unroll 6
+            for (j = 0; j < 6; j++)
+                e[j] = _mm512_setzero_ps();
+        }
+        #pragma GCC unroll 6
+        for (j = 0; j < 6; j++)
+            d[i * 6 + j] = _mm512_mask_expand_ps(d[i * 6 + j], upper, e[j]);
+    }
+    #pragma GCC unroll 6
+    for (j = 0; j < 6; j++)
+        wino512_bt(d + j, 6, r + j, 6);
+    #pragma GCC unroll 6
+    for (i = 0; i < 6; i++)
+        wino512_bt(r + i * 6, 1, d + i * 6, 1);
+    #pragma GCC unroll 36
+    for (i = 0; i < 36; i++)
+        _mm512_mask_storeu_ps(v + i * estride, all, d[i]);
+}
+
 /* Planes of at most four tiles a row (14x14, 13x13): four tile rows a vector, tile t of
  * row r in lane 4r + t, where one row a vector would fill 4 lanes of 16. Each input row
  * is two masked loads (columns 0-15 and 2-17 of its four tiles), and the six columns of

@@ -2,7 +2,8 @@
  * and unpadded, sizes that are not multiples of the 4x4 tile or of 16 tiles, the fused
  * bias, residual and activations, on every ISA the CPU has, with one thread (bands of
  * tile rows) and two (all tiles at once, or bands for a large image); planes of four tiles
- * a row or fewer, whose input transform packs four tile rows a vector. */
+ * a row or fewer, and of five to eight, whose input transforms pack four or two tile rows a
+ * vector. */
 #include <check.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -28,6 +29,9 @@ static const WinoCase wino_cases[] = {
     { 20, 16, 16, 18, 1, RT_ACT_NONE, 0 },      /* four whole tiles each way */
     { 12, 13, 13, 9, 1, RT_ACT_CLIP, 1 },       /* SqueezeNet's 13x13 */
     { 6, 22, 7, 5, 1, RT_ACT_NONE, 0 },         /* two tiles a row, six tile rows */
+    /* five to eight tiles a row: two tile rows a vector, an odd number of them */
+    { 7, 18, 22, 6, 1, RT_ACT_RELU, 0 },
+    { 5, 32, 31, 4, 0, RT_ACT_NONE, 1 },
 };
 
 START_TEST(winograd_matches_direct)
