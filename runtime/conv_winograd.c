@@ -24,6 +24,10 @@ RT_API void rt_wino_input2_avx512(const float *x, int64_t h, int64_t w, int64_t 
 RT_API void rt_wino_input4_avx512(const float *x, int64_t h, int64_t w, int64_t iy0,
                                   int64_t ix0, int64_t ntiles, int64_t nrows, float *v,
                                   int64_t estride);
+RT_API void rt_wino_output2_avx512(const float *m, int64_t estride, int64_t ntiles,
+                                   int64_t nrows, float bias, const float *res, float *y,
+                                   int64_t oh, int64_t ow, int64_t oy0, int act, float alpha,
+                                   float beta);
 RT_API void rt_wino_output4_avx512(const float *m, int64_t estride, int64_t ntiles,
                                    int64_t nrows, float bias, const float *res, float *y,
                                    int64_t oh, int64_t ow, int64_t oy0, int act, float alpha,
@@ -228,6 +232,16 @@ static void wino_outputs(const Wino *k, int64_t ty0, int64_t ty1, int64_t m0, in
             for (ty = ty0; ty < ty1; ty += 4)
                 rt_wino_output4_avx512(mo + m * ntl + (ty - ty0) * k->tw, es, k->tw,
                                        ty1 - ty < 4 ? ty1 - ty : 4, k->b ? k->b[m] : 0.0f,
+                                       k->res ? k->res + m * k->OH * k->OW : NULL,
+                                       k->y + m * k->OH * k->OW, k->OH, k->OW, ty * 4, k->act,
+                                       k->alpha, k->beta);
+        return;
+    }
+    if (k->avx512_out && k->tw <= 8) {  /* two tile rows a vector */
+        for (m = m0; m < m1; m++)
+            for (ty = ty0; ty < ty1; ty += 2)
+                rt_wino_output2_avx512(mo + m * ntl + (ty - ty0) * k->tw, es, k->tw,
+                                       ty1 - ty < 2 ? ty1 - ty : 2, k->b ? k->b[m] : 0.0f,
                                        k->res ? k->res + m * k->OH * k->OW : NULL,
                                        k->y + m * k->OH * k->OW, k->OH, k->OW, ty * 4, k->act,
                                        k->alpha, k->beta);

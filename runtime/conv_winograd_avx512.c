@@ -223,6 +223,55 @@ WINO512_TARGET RT_API void rt_wino_input4_avx512(const float *x, int64_t h, int6
         _mm512_mask_storeu_ps(v + i * estride, all, d[i]);
 }
 
+/* (rt_wino_output_avx512's store) The four output rows oy0.. of 16 tiles from their
+ * columns o[4i + c] (lane t: tile t), plus bias and residual, activated, stored at columns
+ * x0 + 4t... of each row. */
+WINO512_INLINE void wino512_rows_out(const __m512 *o, float bias, const float *res, float *y,
+                                     int64_t oh, int64_t ow, int64_t oy0, int64_t x0, int act,
+                                     float alpha, float beta)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7,
+                                         23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                         15, 31);
+    int i, k;
+    #pragma GCC unroll 4
+    for (i = 0; i < 4; i++) {
+        int64_t oy = oy0 + i;
+        __m512 a02l, a02h, a13l, a13h, out[4];
+        float *yr = y + oy * ow;
+        if (oy >= oh)
+            break;
+        a02l = _mm512_permutex2var_ps(o[i * 4], lo, o[i * 4 + 2]);
+        a02h = _mm512_permutex2var_ps(o[i * 4], hi, o[i * 4 + 2]);
+        a13l = _mm512_permutex2var_ps(o[i * 4 + 1], lo, o[i * 4 + 3]);
+        a13h = _mm512_permutex2var_ps(o[i * 4 + 1], hi, o[i * 4 + 3]);
+        out[0] = _mm512_permutex2var_ps(a02l, lo, a13l);
+        out[1] = _mm512_permutex2var_ps(a02l, hi, a13l);
+        out[2] = _mm512_permutex2var_ps(a02h, lo, a13h);
+        out[3] = _mm512_permutex2var_ps(a02h, hi, a13h);
+        #pragma GCC unroll 4
+        for (k = 0; k < 4; k++) {
+            int64_t xs = x0 + 16 * k, cnt = ow - xs;
+            __mmask16 sm;
+            __m512 val = _mm512_add_ps(out[k], _mm512_set1_ps(bias));
+            if (cnt <= 0)
+                break;
+            sm = cnt >= 16 ? 0xFFFF : (__mmask16)((1u << cnt) - 1);
+            if (res)
+                val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(sm, res + oy * ow + xs));
+            if (act == RT_ACT_RELU)
+                val = _mm512_max_ps(val, _mm512_setzero_ps());
+            else if (act == RT_ACT_CLIP)
+                val = _mm512_min_ps(_mm512_max_ps(val, _mm512_set1_ps(alpha)),
+                                    _mm512_set1_ps(beta));
+            _mm512_mask_storeu_ps(yr + xs, sm, val);
+            if (act != RT_ACT_NONE && act != RT_ACT_RELU && act != RT_ACT_CLIP)
+                rt_act_avx512(yr + xs, cnt < 16 ? cnt : 16, act, alpha, beta);
+        }
+    }
+}
+
 /* Y = A^T M A for the ntiles tiles of one tile row of one output plane, plus bias and
  * residual, activated, stored at rows oy0.., columns ox0 + 4t... */
 WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride,
@@ -230,16 +279,12 @@ WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride
                                                  float *y, int64_t oh, int64_t ow, int64_t oy0,
                                                  int64_t ox0, int act, float alpha, float beta)
 {
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7,
-                                         23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
-                                         15, 31);
     int64_t t0;
     for (t0 = 0; t0 < ntiles; t0 += 16) {
         int64_t nq = ntiles - t0 < 16 ? ntiles - t0 : 16;
         __mmask16 all = (__mmask16)((1u << nq) - 1);
         __m512 q[36], r[24], o[16];
-        int i, j, k;
+        int i, j;
         #pragma GCC unroll 36
         for (i = 0; i < 36; i++)
             q[i] = _mm512_maskz_loadu_ps(all, m + i * estride + t0);
@@ -249,42 +294,40 @@ WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride
         #pragma GCC unroll 4
         for (i = 0; i < 4; i++)
             wino512_at(r + i * 6, 1, o + i * 4, 1);
-        #pragma GCC unroll 4
-        for (i = 0; i < 4; i++) {
-            int64_t oy = oy0 + i, x0 = ox0 + 4 * t0;
-            __m512 a02l, a02h, a13l, a13h, out[4];
-            float *yr = y + oy * ow;
-            if (oy >= oh)
-                break;
-            a02l = _mm512_permutex2var_ps(o[i * 4], lo, o[i * 4 + 2]);
-            a02h = _mm512_permutex2var_ps(o[i * 4], hi, o[i * 4 + 2]);
-            a13l = _mm512_permutex2var_ps(o[i * 4 + 1], lo, o[i * 4 + 3]);
-            a13h = _mm512_permutex2var_ps(o[i * 4 + 1], hi, o[i * 4 + 3]);
-            out[0] = _mm512_permutex2var_ps(a02l, lo, a13l);
-            out[1] = _mm512_permutex2var_ps(a02l, hi, a13l);
-            out[2] = _mm512_permutex2var_ps(a02h, lo, a13h);
-            out[3] = _mm512_permutex2var_ps(a02h, hi, a13h);
-            #pragma GCC unroll 4
-            for (k = 0; k < 4; k++) {
-                int64_t xs = x0 + 16 * k, cnt = ow - xs;
-                __mmask16 sm;
-                __m512 val = _mm512_add_ps(out[k], _mm512_set1_ps(bias));
-                if (cnt <= 0)
-                    break;
-                sm = cnt >= 16 ? 0xFFFF : (__mmask16)((1u << cnt) - 1);
-                if (res)
-                    val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(sm, res + oy * ow + xs));
-                if (act == RT_ACT_RELU)
-                    val = _mm512_max_ps(val, _mm512_setzero_ps());
-                else if (act == RT_ACT_CLIP)
-                    val = _mm512_min_ps(_mm512_max_ps(val, _mm512_set1_ps(alpha)),
-                                        _mm512_set1_ps(beta));
-                _mm512_mask_storeu_ps(yr + xs, sm, val);
-                if (act != RT_ACT_NONE && act != RT_ACT_RELU && act != RT_ACT_CLIP)
-                    rt_act_avx512(yr + xs, cnt < 16 ? cnt : 16, act, alpha, beta);
-            }
-        }
+        wino512_rows_out(o, bias, res, y, oh, ow, oy0, ox0 + 4 * t0, act, alpha, beta);
     }
+}
+
+/* The output side of rt_wino_input2_avx512: nrows <= 2 tile rows of ntiles <= 8 tiles
+ * (products consecutive, tile r * ntiles + t) transformed together; the second row's
+ * tiles are then moved down to lanes 0.. for its store. */
+WINO512_TARGET RT_API void rt_wino_output2_avx512(const float *m, int64_t estride,
+                                                  int64_t ntiles, int64_t nrows, float bias,
+                                                  const float *res, float *y, int64_t oh,
+                                                  int64_t ow, int64_t oy0, int act,
+                                                  float alpha, float beta)
+{
+    const __mmask16 upper = (__mmask16)(((1u << ntiles) - 1) << ntiles);
+    const __mmask16 all = (__mmask16)((1u << (ntiles * nrows)) - 1);
+    __m512 q[36], r[24], o[16];
+    int i, j;
+    #pragma GCC unroll 36
+    for (i = 0; i < 36; i++)
+        q[i] = _mm512_maskz_loadu_ps(all, m + i * estride);
+    #pragma GCC unroll 6
+    for (j = 0; j < 6; j++)
+        wino512_at(q + j, 6, r + j, 6);
+    #pragma GCC unroll 4
+    for (i = 0; i < 4; i++)
+        wino512_at(r + i * 6, 1, o + i * 4, 1);
+    /* the first row's stores end at ow, before the second row's lanes */
+    wino512_rows_out(o, bias, res, y, oh, ow, oy0, 0, act, alpha, beta);
+    if (nrows < 2)
+        return;
+    #pragma GCC unroll 16
+    for (i = 0; i < 16; i++)
+        o[i] = _mm512_maskz_compress_ps(upper, o[i]);
+    wino512_rows_out(o, bias, res, y, oh, ow, oy0 + 4, 0, act, alpha, beta);
 }
 
 /* The output side of rt_wino_input4_avx512: nrows <= 4 tile rows of ntiles <= 4 tiles
