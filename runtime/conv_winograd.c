@@ -169,26 +169,26 @@ static int64_t wino_stride(int64_t n)
     return n / 16 % 2 ? n : n + 16;
 }
 
+/* Tile rows the AVX-512 transforms pack into one vector: four for planes of four tiles a
+ * row or fewer (14x14), two for five to eight (28x28), else one (a row's tiles fill it). */
+static int64_t wino_rows_a_vector(const Wino *k)
+{
+    return k->tw <= 4 ? 4 : k->tw <= 8 ? 2 : 1;
+}
+
 /* Tile rows ty0..ty1-1, channels c0..c1-1: V_e [C, ntl] at v + e * wino_stride(C ntl). */
 static void wino_inputs(const Wino *k, int64_t ty0, int64_t ty1, int64_t c0, int64_t c1,
                         float *v)
 {
     int64_t ntl = (ty1 - ty0) * k->tw, es = wino_stride(k->C * ntl), c, ty;
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (k->avx512 && k->tw <= 4) {      /* narrow planes: four tile rows a vector */
+    int64_t g = wino_rows_a_vector(k);
+    if (k->avx512 && g > 1) {
         for (c = c0; c < c1; c++)
-            for (ty = ty0; ty < ty1; ty += 4)
-                rt_wino_input4_avx512(k->x + c * k->H * k->W, k->H, k->W, ty * 4 - k->PT,
-                                      -k->PL, k->tw, ty1 - ty < 4 ? ty1 - ty : 4,
-                                      v + c * ntl + (ty - ty0) * k->tw, es);
-        return;
-    }
-    if (k->avx512 && k->tw <= 8) {      /* two tile rows a vector */
-        for (c = c0; c < c1; c++)
-            for (ty = ty0; ty < ty1; ty += 2)
-                rt_wino_input2_avx512(k->x + c * k->H * k->W, k->H, k->W, ty * 4 - k->PT,
-                                      -k->PL, k->tw, ty1 - ty < 2 ? ty1 - ty : 2,
-                                      v + c * ntl + (ty - ty0) * k->tw, es);
+            for (ty = ty0; ty < ty1; ty += g)
+                (g == 4 ? rt_wino_input4_avx512 : rt_wino_input2_avx512)(
+                    k->x + c * k->H * k->W, k->H, k->W, ty * 4 - k->PT, -k->PL, k->tw,
+                    ty1 - ty < g ? ty1 - ty : g, v + c * ntl + (ty - ty0) * k->tw, es);
         return;
     }
 #endif
@@ -227,24 +227,14 @@ static void wino_outputs(const Wino *k, int64_t ty0, int64_t ty1, int64_t m0, in
 {
     int64_t ntl = (ty1 - ty0) * k->tw, es = wino_stride(k->M * ntl), m, ty;
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (k->avx512_out && k->tw <= 4) {  /* narrow planes: four tile rows a vector */
+    int64_t g = wino_rows_a_vector(k);
+    if (k->avx512_out && g > 1) {
         for (m = m0; m < m1; m++)
-            for (ty = ty0; ty < ty1; ty += 4)
-                rt_wino_output4_avx512(mo + m * ntl + (ty - ty0) * k->tw, es, k->tw,
-                                       ty1 - ty < 4 ? ty1 - ty : 4, k->b ? k->b[m] : 0.0f,
-                                       k->res ? k->res + m * k->OH * k->OW : NULL,
-                                       k->y + m * k->OH * k->OW, k->OH, k->OW, ty * 4, k->act,
-                                       k->alpha, k->beta);
-        return;
-    }
-    if (k->avx512_out && k->tw <= 8) {  /* two tile rows a vector */
-        for (m = m0; m < m1; m++)
-            for (ty = ty0; ty < ty1; ty += 2)
-                rt_wino_output2_avx512(mo + m * ntl + (ty - ty0) * k->tw, es, k->tw,
-                                       ty1 - ty < 2 ? ty1 - ty : 2, k->b ? k->b[m] : 0.0f,
-                                       k->res ? k->res + m * k->OH * k->OW : NULL,
-                                       k->y + m * k->OH * k->OW, k->OH, k->OW, ty * 4, k->act,
-                                       k->alpha, k->beta);
+            for (ty = ty0; ty < ty1; ty += g)
+                (g == 4 ? rt_wino_output4_avx512 : rt_wino_output2_avx512)(
+                    mo + m * ntl + (ty - ty0) * k->tw, es, k->tw, ty1 - ty < g ? ty1 - ty : g,
+                    k->b ? k->b[m] : 0.0f, k->res ? k->res + m * k->OH * k->OW : NULL,
+                    k->y + m * k->OH * k->OW, k->OH, k->OW, ty * 4, k->act, k->alpha, k->beta);
         return;
     }
 #endif

@@ -43,6 +43,35 @@ WINO512_INLINE void wino512_at(const __m512 *m, int s, __m512 *o, int os)
     o[3 * os] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d, b), m5);
 }
 
+/* V = B^T d B of the 36 vectors d (a 6x6 tile a lane, row-major), stored at v + e *
+ * estride under mask; r is scratch. */
+WINO512_INLINE void wino512_input_out(__m512 *d, __m512 *r, float *v, int64_t estride,
+                                      __mmask16 mask)
+{
+    int i, j;
+    #pragma GCC unroll 6
+    for (j = 0; j < 6; j++)
+        wino512_bt(d + j, 6, r + j, 6);
+    #pragma GCC unroll 6
+    for (i = 0; i < 6; i++)
+        wino512_bt(r + i * 6, 1, d + i * 6, 1);
+    #pragma GCC unroll 36
+    for (i = 0; i < 36; i++)
+        _mm512_mask_storeu_ps(v + i * estride, mask, d[i]);
+}
+
+/* o[4i + c] = (A^T q A)[i][c] of the 36 products q (6x6, row-major); r is scratch. */
+WINO512_INLINE void wino512_output_in(const __m512 *q, __m512 *r, __m512 *o)
+{
+    int i, j;
+    #pragma GCC unroll 6
+    for (j = 0; j < 6; j++)
+        wino512_at(q + j, 6, r + j, 6);
+    #pragma GCC unroll 4
+    for (i = 0; i < 4; i++)
+        wino512_at(r + i * 6, 1, o + i * 4, 1);
+}
+
 /* Lanes l of the 16 floats from column c0 whose column lies in [0, w). */
 WINO512_INLINE __mmask16 wino512_inside(int64_t c0, int64_t w)
 {
@@ -107,15 +136,7 @@ WINO512_TARGET RT_API void rt_wino_input_avx512(const float *x, int64_t h, int64
             }
             wino512_row(x + iy * w + c0, c0, w, d + i * 6, 1);
         }
-        #pragma GCC unroll 6
-        for (j = 0; j < 6; j++)
-            wino512_bt(d + j, 6, r + j, 6);
-        #pragma GCC unroll 6
-        for (i = 0; i < 6; i++)
-            wino512_bt(r + i * 6, 1, d + i * 6, 1);
-        #pragma GCC unroll 36
-        for (i = 0; i < 36; i++)
-            _mm512_mask_storeu_ps(v + i * estride + t0, all, d[i]);
+        wino512_input_out(d, r, v + t0, estride, all);
     }
 }
 
@@ -154,15 +175,7 @@ WINO512_TARGET RT_API void rt_wino_input2_avx512(const float *x, int64_t h, int6
         for (j = 0; j < 6; j++)
             d[i * 6 + j] = _mm512_mask_expand_ps(d[i * 6 + j], upper, e[j]);
     }
-    #pragma GCC unroll 6
-    for (j = 0; j < 6; j++)
-        wino512_bt(d + j, 6, r + j, 6);
-    #pragma GCC unroll 6
-    for (i = 0; i < 6; i++)
-        wino512_bt(r + i * 6, 1, d + i * 6, 1);
-    #pragma GCC unroll 36
-    for (i = 0; i < 36; i++)
-        _mm512_mask_storeu_ps(v + i * estride, all, d[i]);
+    wino512_input_out(d, r, v, estride, all);
 }
 
 /* Planes of at most four tiles a row (14x14, 13x13): four tile rows a vector, tile t of
@@ -206,21 +219,13 @@ WINO512_TARGET RT_API void rt_wino_input4_avx512(const float *x, int64_t h, int6
             d[i * 6 + j] = _mm512_mask_blend_ps(0xFF00, r01, r23);
         }
     }
-    #pragma GCC unroll 6
-    for (j = 0; j < 6; j++)
-        wino512_bt(d + j, 6, r + j, 6);
-    #pragma GCC unroll 6
-    for (i = 0; i < 6; i++)
-        wino512_bt(r + i * 6, 1, d + i * 6, 1);
     if (ntiles < 4) {       /* the lanes of row r squeezed to r * ntiles + t */
         #pragma GCC unroll 36
         for (i = 0; i < 36; i++)
             d[i] = _mm512_maskz_compress_ps(all, d[i]);
         all = (__mmask16)((1u << (ntiles * nrows)) - 1);
     }
-    #pragma GCC unroll 36
-    for (i = 0; i < 36; i++)
-        _mm512_mask_storeu_ps(v + i * estride, all, d[i]);
+    wino512_input_out(d, r, v, estride, all);
 }
 
 /* (rt_wino_output_avx512's store) The four output rows oy0.. of 16 tiles from their
@@ -284,16 +289,11 @@ WINO512_TARGET RT_API void rt_wino_output_avx512(const float *m, int64_t estride
         int64_t nq = ntiles - t0 < 16 ? ntiles - t0 : 16;
         __mmask16 all = (__mmask16)((1u << nq) - 1);
         __m512 q[36], r[24], o[16];
-        int i, j;
+        int i;
         #pragma GCC unroll 36
         for (i = 0; i < 36; i++)
             q[i] = _mm512_maskz_loadu_ps(all, m + i * estride + t0);
-        #pragma GCC unroll 6
-        for (j = 0; j < 6; j++)
-            wino512_at(q + j, 6, r + j, 6);
-        #pragma GCC unroll 4
-        for (i = 0; i < 4; i++)
-            wino512_at(r + i * 6, 1, o + i * 4, 1);
+        wino512_output_in(q, r, o);
         wino512_rows_out(o, bias, res, y, oh, ow, oy0, ox0 + 4 * t0, act, alpha, beta);
     }
 }
@@ -310,16 +310,11 @@ WINO512_TARGET RT_API void rt_wino_output2_avx512(const float *m, int64_t estrid
     const __mmask16 upper = (__mmask16)(((1u << ntiles) - 1) << ntiles);
     const __mmask16 all = (__mmask16)((1u << (ntiles * nrows)) - 1);
     __m512 q[36], r[24], o[16];
-    int i, j;
+    int i;
     #pragma GCC unroll 36
     for (i = 0; i < 36; i++)
         q[i] = _mm512_maskz_loadu_ps(all, m + i * estride);
-    #pragma GCC unroll 6
-    for (j = 0; j < 6; j++)
-        wino512_at(q + j, 6, r + j, 6);
-    #pragma GCC unroll 4
-    for (i = 0; i < 4; i++)
-        wino512_at(r + i * 6, 1, o + i * 4, 1);
+    wino512_output_in(q, r, o);
     /* the first row's stores end at ow, before the second row's lanes */
     wino512_rows_out(o, bias, res, y, oh, ow, oy0, 0, act, alpha, beta);
     if (nrows < 2)
@@ -344,7 +339,7 @@ WINO512_TARGET RT_API void rt_wino_output4_avx512(const float *m, int64_t estrid
     __mmask16 packed = (__mmask16)((1u << (ntiles * nrows)) - 1);
     const __m512 vb = _mm512_set1_ps(bias);
     __m512 q[36], r[24], o[16];
-    int i, j, k;
+    int i, k;
     for (k = 0; k < nrows; k++)
         spread |= (__mmask16)(((1u << ntiles) - 1) << (4 * k));
     #pragma GCC unroll 36
@@ -353,12 +348,7 @@ WINO512_TARGET RT_API void rt_wino_output4_avx512(const float *m, int64_t estrid
         if (ntiles < 4)
             q[i] = _mm512_maskz_expand_ps(spread, q[i]);
     }
-    #pragma GCC unroll 6
-    for (j = 0; j < 6; j++)
-        wino512_at(q + j, 6, r + j, 6);
-    #pragma GCC unroll 4
-    for (i = 0; i < 4; i++)
-        wino512_at(r + i * 6, 1, o + i * 4, 1);
+    wino512_output_in(q, r, o);
     #pragma GCC unroll 4
     for (i = 0; i < 4; i++) {
         /* o[4i + c], lane 4r + t: row i, column c of tile t of tile row r */
