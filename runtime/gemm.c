@@ -316,7 +316,7 @@ static void gemm_prefetch_tile(const RtGemmTile *t, int64_t kc)
 
 /* Rows m0..m1-1 of C against one block of B (columns jc.., rows pc.. of K): packed in
  * buf, or (buf NULL) B's own rows. */
-static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const float *Ap,
+static void gemm_rows_of_block(const GemmKernel *gk, int64_t K, const float *Ap,
                                const RtGemmB *B, float *C, int64_t ldc, int accumulate,
                                const RtGemmEpilogue *ep, int64_t m0, int64_t m1, int64_t jc,
                                int64_t nc, int64_t pc, int64_t kc, int last, const float *buf)
@@ -334,7 +334,6 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, int64_t K, const
 #else
     int narrow = 0;
 #endif
-    (void)M;
     for (ic = m0; ic < m1; ic += mr) {
         RtGemmTile t;
         memset(&t, 0, sizeof t);
@@ -426,12 +425,12 @@ static void gemm_block(const GemmKernel *gk, int64_t M, int64_t K, const float *
             int64_t kc = K - pc < KC ? K - pc : KC;
             int last = pc + kc == K;
             if (gemm_reads_b(gk, M, B)) {
-                gemm_rows_of_block(gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc,
+                gemm_rows_of_block(gk, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc,
                                    kc, last, NULL);
                 continue;
             }
             gemm_pack_b(B, pc, kc, jc, nc, nr, buf, row);
-            gemm_rows_of_block(gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc, kc,
+            gemm_rows_of_block(gk, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc, kc,
                                last, buf);
         }
     }
@@ -466,7 +465,7 @@ static int gemm_shared_b(const GemmKernel *gk, int64_t M, int64_t N, int64_t K,
                                  buf, row);
                 #pragma omp barrier
                 if (m0 < m1)
-                    gemm_rows_of_block(gk, M, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc,
+                    gemm_rows_of_block(gk, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc,
                                        pc, kc, pc + kc == K, buf);
                 #pragma omp barrier     /* before the next block overwrites buf */
             }
