@@ -62,15 +62,20 @@ static inline void b16_scratch_init(const B16Layout *l, float *scratch, float bo
     float *in = plane_aligned(scratch);
     int32_t *pos = (int32_t *)(in + l->in_floats + l->out_floats + l->taps * 16);
     int64_t i, r, c;
-    for (r = 0; r < g->hp; r++)
-        for (c = 0; c < g->wp; c++)
-            if (r < g->pt || r >= g->pt + g->h || c < g->pl || c >= g->pl + g->w) {
-                float *v = in + (r * g->wp + c) * 16;
+    for (r = 0; r < g->hp; r++) {
+        int inside = r >= g->pt && r < g->pt + g->h;
+        for (c = 0; c < g->wp; c++) {
+            float *v = in + (r * g->wp + c) * 16;
+            if (inside && c == g->pl && g->w > 0)
+                c += g->w - 1;          /* the interior: every block writes it */
+            else
                 for (i = 0; i < 16; i++)
                     v[i] = border;
-            }
-    for (i = 0; i < g->h * g->w; i++)
-        pos[i] = (int32_t)(((i / g->w + g->pt) * g->wp + i % g->w + g->pl) * 16);
+        }
+    }
+    for (r = 0; r < g->h; r++)          /* no division per pixel: this runs at every call */
+        for (c = 0; c < g->w; c++)
+            pos[r * g->w + c] = (int32_t)(((r + g->pt) * g->wp + c + g->pl) * 16);
 }
 
 /* 16 planes of n floats (rows of `stride` apart, the first `rows` real, the rest zero)

@@ -57,17 +57,16 @@ PL512_TARGET RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f
     int act = (int)p[16];
     float alpha = f[0], beta = f[1];
     scratch = plane_aligned(scratch);
-    plane_copy(&g, x, scratch);
     if (g.kh == 3 && g.kw == 3 && g.sw == 1)
-        plane_window(&g, scratch, wk, bias, res, y, act, alpha, beta, 3, 3, 1, 0);
+        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 3, 3, 1, 0);
     else if (g.kh == 3 && g.kw == 3 && g.sw == 2)
-        plane_window(&g, scratch, wk, bias, res, y, act, alpha, beta, 3, 3, 2, 0);
+        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 3, 3, 2, 0);
     else if (g.kh == 5 && g.kw == 5 && g.sw == 1)
-        plane_window(&g, scratch, wk, bias, res, y, act, alpha, beta, 5, 5, 1, 0);
+        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 5, 5, 1, 0);
     else if (g.kh == 5 && g.kw == 5 && g.sw == 2)
-        plane_window(&g, scratch, wk, bias, res, y, act, alpha, beta, 5, 5, 2, 0);
+        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 5, 5, 2, 0);
     else
-        plane_window(&g, scratch, wk, bias, res, y, act, alpha, beta, g.kh, g.kw, g.sw, 0);
+        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, g.kh, g.kw, g.sw, 0);
 }
 
 /* ---- sixteen channels a vector (block16_avx512.h) ---- */

@@ -42,15 +42,14 @@ PL512_TARGET RT_API void rt_maxpool_plane_avx512(const int64_t *p, const float *
 {
     PlaneGeom g = pool_geom(p);
     scratch = plane_aligned(scratch);
-    plane_copy(&g, x, scratch);
     if (g.kh == 3 && g.kw == 3 && g.sw == 1)
-        plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, 3, 3, 1, 1);
+        plane_window(&g, x, scratch, NULL, 0, NULL, y, 0, 0, 0, 3, 3, 1, 1);
     else if (g.kh == 3 && g.kw == 3 && g.sw == 2)
-        plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, 3, 3, 2, 1);
+        plane_window(&g, x, scratch, NULL, 0, NULL, y, 0, 0, 0, 3, 3, 2, 1);
     else if (g.kh == 2 && g.kw == 2 && g.sw == 2)
-        plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, 2, 2, 2, 1);
+        plane_window(&g, x, scratch, NULL, 0, NULL, y, 0, 0, 0, 2, 2, 2, 1);
     else
-        plane_window(&g, scratch, NULL, 0, NULL, y, 0, 0, 0, g.kh, g.kw, g.sw, 1);
+        plane_window(&g, x, scratch, NULL, 0, NULL, y, 0, 0, 0, g.kh, g.kw, g.sw, 1);
 }
 
 /* ---- sixteen channels a vector (block16_avx512.h), for planes of 56x56 and less ---- */
