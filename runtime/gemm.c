@@ -129,13 +129,32 @@ RT_API size_t rt_gemm_packed_a_size(int64_t M, int64_t K)
     return (size_t)((M + RT_GEMM_MR - 1) / RT_GEMM_MR * RT_GEMM_MR * K);
 }
 
+/* The depth of a K block: all of K up to 512, else equal blocks of at most 384, so that a
+ * 12-row A panel's block stays in L1 while B's streams past it. */
+static int64_t gemm_kc(int64_t K)
+{
+    int64_t nb = (K + 383) / 384;
+    return K <= 512 ? K : (K + nb - 1) / nb;
+}
+
+/* Where row i, column k of A is in its packed copy (rt.h): K block after K block, each
+ * holding every panel's part of it, in the order the GEMM reads them. */
+static int64_t gemm_a_at(int64_t M, int64_t K, int64_t i, int64_t k)
+{
+    int64_t kc = gemm_kc(K), pc = k / kc * kc, mp = (M + RT_GEMM_MR - 1) / RT_GEMM_MR;
+    int64_t depth = K - pc < kc ? K - pc : kc;
+    return pc * mp * RT_GEMM_MR + (i / RT_GEMM_MR * depth + k - pc) * RT_GEMM_MR +
+           i % RT_GEMM_MR;
+}
+
 RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
 {
-    int64_t p, k, i;
-    for (p = 0; p < M; p += RT_GEMM_MR)
-        for (k = 0; k < K; k++)
-            for (i = 0; i < RT_GEMM_MR; i++)
-                *dst++ = p + i < M ? A[(p + i) * lda + k] : 0.0f;
+    int64_t kc = gemm_kc(K), pc, p, k, i;
+    for (pc = 0; pc < K; pc += kc)
+        for (p = 0; p < M; p += RT_GEMM_MR)
+            for (k = pc; k < pc + kc && k < K; k++)
+                for (i = 0; i < RT_GEMM_MR; i++)
+                    *dst++ = p + i < M ? A[(p + i) * lda + k] : 0.0f;
 }
 
 /* dst[i] = src[2i], i < n: the columns a stride-2 convolution reads. */
@@ -316,12 +335,12 @@ static void gemm_prefetch_tile(const RtGemmTile *t, int64_t kc)
 
 /* Rows m0..m1-1 of C against one block of B (columns jc.., rows pc.. of K): packed in
  * buf, or (buf NULL) B's own rows. */
-static void gemm_rows_of_block(const GemmKernel *gk, int64_t K, const float *Ap,
+static void gemm_rows_of_block(const GemmKernel *gk, int64_t M, const float *Ap,
                                const RtGemmB *B, float *C, int64_t ldc, int accumulate,
                                const RtGemmEpilogue *ep, int64_t m0, int64_t m1, int64_t jc,
                                int64_t nc, int64_t pc, int64_t kc, int last, const float *buf)
 {
-    int64_t ic, jr;
+    int64_t ic, jr, mp = (M + RT_GEMM_MR - 1) / RT_GEMM_MR * RT_GEMM_MR;
     int nr = gk->nr, mr = gk->mr;
     void (*tile)(const RtGemmTile *) = gk->tile;
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -340,8 +359,8 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t K, const float *Ap,
         t.kc = kc;
         t.ldc = ldc;
         t.mr = (int)(m1 - ic < mr ? m1 - ic : mr);
-        t.a0 = Ap + ic * K + pc * RT_GEMM_MR;
-        t.a1 = t.mr > RT_GEMM_MR ? t.a0 + RT_GEMM_MR * K : NULL;
+        t.a0 = Ap + pc * mp + ic * kc;
+        t.a1 = t.mr > RT_GEMM_MR ? t.a0 + RT_GEMM_MR * kc : NULL;
         t.accumulate = accumulate || pc > 0;
         if (last && ep) {
             t.bias = ep->bias ? ep->bias + ic : NULL;
@@ -375,11 +394,11 @@ static void gemm_rows_of_block(const GemmKernel *gk, int64_t K, const float *Ap,
                 t.pf1 = t.pf0 + 16;
                 t.pfstep = t.ldb;
             } else if (narrow && ic + mr < m1) {
-                t.pf0 = t.a0 + 4 * RT_GEMM_MR * K;
-                t.pfstep = RT_GEMM_MR * K;
+                t.pf0 = t.a0 + 4 * RT_GEMM_MR * kc;
+                t.pfstep = RT_GEMM_MR * kc;
             } else if (jr + nr >= nc && t.a1 && !narrow && ic + 2 * RT_GEMM_MR < m1) {
-                t.pf0 = t.a0 + 2 * RT_GEMM_MR * K;
-                t.pf1 = t.pf0 + RT_GEMM_MR * K;
+                t.pf0 = t.a0 + 2 * RT_GEMM_MR * kc;
+                t.pf1 = t.pf0 + RT_GEMM_MR * kc;
                 t.pfstep = RT_GEMM_MR;
             }
             t.c = C + ic * ldc + jc + jr;
@@ -425,12 +444,12 @@ static void gemm_block(const GemmKernel *gk, int64_t M, int64_t K, const float *
             int64_t kc = K - pc < KC ? K - pc : KC;
             int last = pc + kc == K;
             if (gemm_reads_b(gk, M, B)) {
-                gemm_rows_of_block(gk, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc,
+                gemm_rows_of_block(gk, M, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc,
                                    kc, last, NULL);
                 continue;
             }
             gemm_pack_b(B, pc, kc, jc, nc, nr, buf, row);
-            gemm_rows_of_block(gk, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc, kc,
+            gemm_rows_of_block(gk, M, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc, pc, kc,
                                last, buf);
         }
     }
@@ -465,7 +484,7 @@ static int gemm_shared_b(const GemmKernel *gk, int64_t M, int64_t N, int64_t K,
                                  buf, row);
                 #pragma omp barrier
                 if (m0 < m1)
-                    gemm_rows_of_block(gk, K, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc,
+                    gemm_rows_of_block(gk, M, Ap, B, C, ldc, accumulate, ep, m0, m1, jc, nc,
                                        pc, kc, pc + kc == K, buf);
                 #pragma omp barrier     /* before the next block overwrites buf */
             }
@@ -520,7 +539,7 @@ static void gemm_task(const GemmKernel *gk, int64_t M, int64_t N, int64_t K, con
                         gemm_scale_row(&col, 1, B->scale[c],
                                        B->shift ? B->shift[c] : 0.0f, B->pre_act, &col);
                     }
-                    v += Ap[(i / RT_GEMM_MR * K + k) * RT_GEMM_MR + i % RT_GEMM_MR] * col;
+                    v += Ap[gemm_a_at(M, K, i, k)] * col;
                 }
                 if (ep) {
                     v += ep->bias ? ep->bias[i] : 0.0f;
@@ -540,7 +559,7 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
     int nt = 1, tm = 1, tn = 1;
     if (M <= 0 || N <= 0)
         return;
-    KC = K <= 512 ? K : (K + (K + 383) / 384 - 1) / ((K + 383) / 384);
+    KC = gemm_kc(K);
     if (KC < 1)
         KC = 1;
     NC = 131072 / KC / gk.nr * gk.nr;           /* a 512 KiB block of B */

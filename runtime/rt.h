@@ -73,9 +73,11 @@ typedef void (*RtKernelFn)(void *const *t, const int64_t *p, const float *f);
 RT_API void rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
 
-/* The packed GEMM behind conv, Gemm and MatMul (runtime/gemm.c). A is packed in panels of
- * RT_GEMM_MR rows: panel i holds rows 6i..6i+5 as K groups of 6 floats, zero-padded; the
- * compiler packs constant weights once with rt_gemm_pack_a. B is read from a plain
+/* The packed GEMM behind conv, Gemm and MatMul (runtime/gemm.c). A is packed in the order
+ * the GEMM reads it, one stream from memory: K in blocks (all of K up to 512, else equal
+ * blocks of at most 384), each block holding panel after panel of RT_GEMM_MR rows (panel i
+ * rows 6i..6i+5, zero-padded) as one group of 6 floats per k of the block; the compiler
+ * packs constant weights once with rt_gemm_pack_a. B is read from a plain
  * row-major matrix or gathered from a convolution's input (an implicit im2col). */
 #define RT_GEMM_MR 6
 

@@ -150,24 +150,36 @@ START_TEST(matmul_batch_broadcast)
 }
 END_TEST
 
-/* rt_gemm_pack_a's documented layout: panel p holds rows 6p..6p+5 as K groups of 6 floats,
- * rows past M zero. */
-START_TEST(gemm_pack_a_layout)
+/* rt_gemm_pack_a's documented layout: K in blocks (all of K up to 512, else equal blocks
+ * of at most 384), each block holding panel after panel, panel p rows 6p..6p+5 as groups
+ * of 6 floats, one group per k of the block, rows past M zero. */
+static void check_pack_a_layout(int64_t M, int64_t K, int64_t kc)
 {
-    int64_t M = 13, K = 5, lda = 7;
+    int64_t lda = K + 2, mp = (M + 5) / 6;
     float *a = alloc_uniform((size_t)(M * lda), 33, -1, 1);
     size_t size = rt_gemm_packed_a_size(M, K);
-    ck_assert_uint_eq(size, (size_t)(18 * K));
+    ck_assert_uint_eq(size, (size_t)(mp * 6 * K));
     float *ap = malloc(size * sizeof *ap);
     rt_gemm_pack_a(M, K, a, lda, ap);
-    for (int64_t p = 0; p < 3; p++)
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t i = 0; i < RT_GEMM_MR; i++) {
-                int64_t row = p * RT_GEMM_MR + i;
-                ck_assert(ap[(p * K + k) * RT_GEMM_MR + i] == (row < M ? a[row * lda + k] : 0));
-            }
+    const float *at = ap;
+    for (int64_t pc = 0; pc < K; pc += kc)
+        for (int64_t p = 0; p < mp; p++)
+            for (int64_t k = pc; k < pc + kc && k < K; k++)
+                for (int64_t i = 0; i < RT_GEMM_MR; i++) {
+                    int64_t row = p * RT_GEMM_MR + i;
+                    ck_assert(*at++ == (row < M ? a[row * lda + k] : 0));
+                }
+    ck_assert(at == ap + size);
     free(a);
     free(ap);
+}
+
+START_TEST(gemm_pack_a_layout)
+{
+    check_pack_a_layout(13, 5, 5);          /* one block */
+    check_pack_a_layout(7, 512, 512);       /* the largest single block */
+    check_pack_a_layout(13, 1000, 334);     /* three blocks, the last shorter */
+    check_pack_a_layout(6, 1024, 342);
 }
 END_TEST
 
