@@ -12,6 +12,9 @@
  * and the portable convolution runs. */
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "rt.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -104,10 +107,23 @@ static int64_t tile_start(const DirectGeom *g, int64_t i, int64_t *in)
     return oy * g->pitch + ox;
 }
 
+#define PW_KC 256               /* pointwise: K rows of weights a block */
+#define PW_MAX_TILES 20         /* pointwise: 256 pixels or less */
+
+/* Whether the pointwise path takes this convolution (p as rt_conv_f32's). */
+RT_API int rt_conv_pointwise_ok(const int64_t *p)
+{
+    return p[7] == 1 && p[8] == 1 && p[9] == 1 && p[10] == 1 && p[11] == 0 && p[12] == 0 &&
+           p[2] == p[5] && p[3] == p[6] && p[15] == 1 && p[17] == 0 && p[5] * p[6] >= 14 &&
+           (p[5] * p[6] + 13) / 14 <= PW_MAX_TILES;
+}
+
 /* Floats of workspace: the bordered input of one image, and slack for the last tile. */
 RT_API size_t rt_conv_direct_workspace(const int64_t *p)
 {
     DirectGeom g = direct_geom(p);
+    if (rt_conv_pointwise_ok(p))
+        return 0;
     return (size_t)(p[1] * g.hp * g.wp + g.wp + 64);
 }
 
@@ -237,7 +253,101 @@ static void direct_task(const DirectRun *r, int64_t n, int64_t task)
     tile.act = (int)p[16];
     tile.alpha = f[0];
     tile.beta = f[1];
+    tile.skip = 0;
+    tile.part_in = NULL;
+    tile.part_out = NULL;
     rt_conv_direct_tile_avx512(&tile);
+}
+
+/* ---- pointwise convolutions on small planes ----
+ * A 1x1 convolution is a GEMM whose columns are the plane's pixels; on 7x7 planes (49 =
+ * 32 + 17) the GEMM's 32-wide tiles fill 49 of 64 lanes. Here the channels are the lanes
+ * instead, and the pixels are split into tiles of 14 (the last of 7, 12 or 14, whichever
+ * is the smallest that holds what is left), read straight from the input: nothing is
+ * copied. K goes in blocks, so that a block's weights (PW_KC rows of 32 channels) stay in
+ * L1 while the tiles pass; the partial sums wait in a small buffer. */
+/* Tile i of a plane of n pixels: its first pixel, size, and the pixels at its start that
+ * the tile before it has stored (the last tile moves back rather than read past the
+ * plane). */
+static int64_t pw_tile(int64_t n, int64_t i, int *npix, int *skip)
+{
+    int64_t j0 = i * 14, left = n - j0;
+    *npix = left >= 14 ? 14 : left > 7 ? (left > 12 ? 14 : 12) : 7;
+    *skip = 0;
+    if (j0 + *npix > n) {
+        *skip = (int)(j0 + *npix - n);
+        j0 = n - *npix;
+    }
+    return j0;
+}
+
+/* Task `task`: tiles of group task % ngroups of channel block task / ngroups, K block by K
+ * block. */
+static void pw_task(const DirectRun *r, int64_t n, int64_t task, int64_t ngroups)
+{
+    const int64_t *p = r->p;
+    int64_t C = p[1], M = p[4], hw = p[5] * p[6], ntiles = (hw + 13) / 14;
+    int64_t blk = task / ngroups, grp = task % ngroups, nblk = (M + 31) / 32;
+    int64_t i0 = ntiles * grp / ngroups, i1 = ntiles * (grp + 1) / ngroups, i, c0;
+    int64_t lanes = block_lanes(M, blk);
+    const float *wblk = r->wd + blk * 32 * C, *next = r->wd + (blk + 1) * 32 * C;
+    float part[PW_MAX_TILES][14][32] __attribute__((aligned(64)));
+    RtConvDirectTile tile;
+    memset(&tile, 0, sizeof tile);
+    tile.kh = tile.kw = 1;
+    tile.plane = hw;
+    tile.span = hw; tile.pitch = p[6]; tile.ow = p[6]; tile.hw = hw;
+    tile.mb = M - blk * 32 < 32 ? (int)(M - blk * 32) : 32;
+    tile.lanes = (int)lanes;
+    tile.sw = 1;
+    tile.y = r->y + (n * M + blk * 32) * hw;
+    tile.res = r->res ? r->res + (n * M + blk * 32) * hw : NULL;
+    tile.bias = r->b ? r->b + blk * 32 : NULL;
+    tile.act = (int)p[16];
+    tile.alpha = r->f[0];
+    tile.beta = r->f[1];
+    for (c0 = 0; c0 < C; c0 += PW_KC) {
+        int64_t kc = C - c0 < PW_KC ? C - c0 : PW_KC;
+        for (i = i0; i < i1; i++) {
+            int64_t j0 = pw_tile(hw, i, &tile.npix, &tile.skip);
+            tile.x = r->xp + c0 * hw + j0;
+            tile.w = wblk + c0 * lanes;
+            tile.c = kc;
+            tile.j0 = j0;
+            tile.part_in = c0 > 0 ? part[i - i0][0] : NULL;
+            tile.part_out = c0 + kc < C ? part[i - i0][0] : NULL;
+            /* the first two tiles of a group bring the next block's weights for this K
+             * block into L2, half each (a line a weight row) */
+            tile.pf = NULL;
+            if (grp == 0 && blk + 1 < nblk && block_lanes(M, blk + 1) == 32 && i - i0 < 2 &&
+                i1 - i0 >= 2)
+                tile.pf = (const char *)(next + c0 * 32) + (i - i0) * kc * 64;
+            rt_conv_direct_tile_avx512(&tile);
+        }
+    }
+}
+
+static void conv_pointwise(const DirectRun *r, int64_t N, int64_t C, int64_t M, int64_t hw)
+{
+    int64_t nblk = (M + 31) / 32, ntiles = (hw + 13) / 14, ngroups = 1, n;
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    /* about four tasks a thread: few channel blocks split their tiles */
+    while (nblk * ngroups < 4 * nt && ngroups < ntiles)
+        ngroups++;
+    for (n = 0; n < N; n++) {
+        DirectRun run = *r;
+        int64_t next = 0, ntasks = nblk * ngroups;
+        run.xp = r->xp + n * C * hw;
+        #pragma omp parallel if (M * C * hw > 400000)
+        {
+            int64_t task;
+            while ((task = rt_claim(&next, 1)) < ntasks)
+                pw_task(&run, n, task, ngroups);
+        }
+    }
 }
 
 #endif
@@ -259,6 +369,11 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
     run.res = t[5];
     run.y = t[0];
     run.g = direct_geom(p);
+    if (rt_cpu_isa() >= 2 && rt_conv_pointwise_ok(p)) {
+        run.xp = t[1];
+        conv_pointwise(&run, N, C, M, H * W);
+        return;
+    }
     if (rt_cpu_isa() < 2 || !run.xp) {
         conv_direct_portable(t, p, f);
         return;

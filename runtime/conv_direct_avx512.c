@@ -38,7 +38,7 @@ CD512_TARGET static void cd_store(const RtConvDirectTile *t, float buf[14][32])
     int64_t first = -1, p, m, h, row = t->j0 / t->pitch, col = t->j0 % t->pitch;
     int npix = t->npix, act_ok = rt_act512_ok(t->act), squeeze;
     for (p = 0; p < npix; p++) {        /* (one division a tile, not two a pixel) */
-        if (t->j0 + p < t->span && col < t->ow) {
+        if (p >= t->skip && t->j0 + p < t->span && col < t->ow) {
             valid |= (__mmask16)(1u << p);
             if (first < 0)
                 first = row * t->ow + col;
@@ -111,8 +111,12 @@ CD512_TARGET static void cd_prefetch_out(const RtConvDirectTile *t)
 }
 
 #define CD_SAVE(p) do {                                         \
-        _mm512_store_ps(buf[p], a##p);                          \
-        _mm512_store_ps(buf[p] + 16, b##p);                     \
+        _mm512_store_ps(dst[p], a##p);                          \
+        _mm512_store_ps(dst[p] + 16, b##p);                     \
+    } while (0)
+#define CD_RESUME(p) do {                                       \
+        a##p = _mm512_load_ps(t->part_in + (p) * 32);           \
+        b##p = _mm512_load_ps(t->part_in + (p) * 32 + 16);      \
     } while (0)
 
 /* One tile of the pixels ALL names (CD_ALL: 12, CD_ALL7: 7), sw input columns apart. For
@@ -120,10 +124,14 @@ CD512_TARGET static void cd_prefetch_out(const RtConvDirectTile *t)
  * touches its own when there is none. */
 #define CD_TILE(ALL) do {                                                          \
         const float *w = t->w;                                                     \
-        float buf[14][32] __attribute__((aligned(64)));                            \
+        float buf[14][32] __attribute__((aligned(64))), (*dst)[32];                \
         int64_t c, ki, kj;                                                         \
         ALL(CD_DECL);                                                              \
-        cd_prefetch_out(t);                                                        \
+        if (t->part_in) {                                                          \
+            ALL(CD_RESUME);                                                        \
+        }                                                                          \
+        if (!t->part_out)                                                          \
+            cd_prefetch_out(t);                                                    \
         if (t->lanes == 32) {                                                      \
             const char *pf = t->pf ? t->pf : (const char *)w;                      \
             int64_t pstep = t->pf ? 64 : 128;                                      \
@@ -144,8 +152,10 @@ CD512_TARGET static void cd_prefetch_out(const RtConvDirectTile *t)
                         ALL(CD_FMA1);                                              \
                     }                                                              \
         }                                                                          \
+        dst = t->part_out ? (float (*)[32])t->part_out : buf;                      \
         ALL(CD_SAVE);                                                              \
-        cd_store(t, buf);                                                          \
+        if (!t->part_out)                                                          \
+            cd_store(t, buf);                                                      \
     } while (0)
 
 #define CD512_INLINE static inline __attribute__((always_inline)) CD512_TARGET

@@ -150,6 +150,9 @@ RT_API size_t rt_conv_direct_weights_size(int64_t M, int64_t K);    /* in floats
 RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, float *dst);
 RT_API int rt_conv_direct_ok(const int64_t *p);
 RT_API size_t rt_conv_direct_workspace(const int64_t *p);          /* in floats */
+/* Whether rt_conv_direct_f32 takes this convolution as a pointwise one (1x1, stride 1, no
+ * padding, 14-256 pixels a plane): K in blocks, input read in place, no workspace. */
+RT_API int rt_conv_pointwise_ok(const int64_t *p);
 
 typedef struct {
     const float *x;             /* bordered input at the tile's first pixel */
@@ -162,7 +165,12 @@ typedef struct {
     int mb, lanes, act;         /* channels in the block, and its lanes (16 or 32) */
     int npix;                   /* pixels in the tile: 12, or 7 (runs within a row) */
     int sw;                     /* input columns from one pixel to the next: 1 or 2 */
+    int skip;                   /* first pixels of the tile not to store (done already) */
     float alpha, beta;
+    /* K in blocks (pointwise convolutions): the sums so far to start from, or NULL (zero);
+     * where to leave them, [npix][32], instead of storing the outputs, or NULL */
+    const float *part_in;
+    float *part_out;
 } RtConvDirectTile;
 
 RT_API float rt_act(RtAct act, float x, float alpha, float beta);

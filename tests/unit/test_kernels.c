@@ -54,6 +54,15 @@ static const ConvCase conv_cases[] = {
      * last of 16 lanes), and a 1x1 whose last run of a row reaches into the next row */
     {   1, 40, 7, 7, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
     {   1, 4, 3, 13, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    /* 1x1 layers on planes of 14 to 256 pixels, the direct kernel's pointwise path: K in
+     * one to three blocks of 256, tiles of 14 with a last one of 7 or 12 that moves back
+     * over pixels already stored, partial channel blocks, few blocks split by tiles */
+    {   2, 300, 7, 7, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
+    {   1, 600, 14, 14, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_CLIP, 0, 6 },
+    {   1, 260, 4, 4, 32, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, RT_ACT_NONE, 0, 0 },
+    {   1, 130, 3, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_SILU, 0, 0 },
+    {   1, 129, 16, 16, 48, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
+    {   1, 257, 2, 13, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_LEAKYRELU, 0.1f, 0 },
     /* the direct kernel at stride 2: runs of 7 (a 7-wide output), of 12 with a short last
      * run, strides differing by axis, and dilated */
     {   1, 20, 14, 14, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
