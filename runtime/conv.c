@@ -56,6 +56,9 @@ RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f, const float
                                    const float *wk, float bias, const float *res, float *y,
                                    float *scratch);
 RT_API float rt_dot_avx512(int64_t K, const float *a, const float *b);
+RT_API void rt_gemv_avx512(int64_t M, int64_t K, const float *w, const float *x, float *y);
+RT_API int rt_act512_ok(int act);
+RT_API void rt_act_avx512(float *y, int64_t n, int act, float alpha, float beta);
 RT_API int rt_dwconv16_ok(const int64_t *p);
 RT_API size_t rt_dwconv16_scratch(const int64_t *p);
 RT_API void rt_dwconv16_scratch_init(const int64_t *p, float *scratch);
@@ -196,6 +199,24 @@ static void conv_small(const ConvShape *s, const float *x, const float *w, const
                                    ? xn[(c * s->h + iy) * s->w + ix] : 0.0f;
             }
         }
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (avx512 && hw == 1) {      /* a squeeze-excitation's: a matrix-vector product */
+            float *yn = y + n * s->m;
+            /* long rows one at a time, each a stream from memory; short ones 16 at once */
+            if (kdim >= 256)
+                for (m = 0; m < s->m; m++)
+                    yn[m] = rt_dot_avx512(kdim, w + m * kdim, cols);
+            else
+                rt_gemv_avx512(s->m, kdim, w, cols, yn);
+            for (m = 0; m < s->m; m++)
+                yn[m] += (b ? b[m] : 0.0f) + (res ? res[n * s->m + m] : 0.0f);
+            if (rt_act512_ok(s->act))
+                rt_act_avx512(yn, s->m, s->act, s->alpha, s->beta);
+            else
+                rt_act_inplace(yn, (size_t)s->m, s->act, s->alpha, s->beta);
+            continue;
+        }
+#endif
         #pragma omp parallel for if (s->m * kdim * hw > 131072) schedule(static)
         for (m = 0; m < s->m; m++) {
             const float *wm = w + m * kdim;
@@ -230,15 +251,26 @@ static void conv_gemm(const ConvShape *s, const float *x, const float *ap, const
     size_t gsize = rt_gemm_packed_a_size(mg, kdim);
     int direct = s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 &&
                  s->pl == 0 && s->oh == s->h && s->ow == s->w;
+    /* A squeeze-excitation's scale of a 1x1 convolution's input channels is a scale of its
+     * weights' columns: with fewer rows of weights than pixels, the weights are scaled (per
+     * image) and the input read in place, instead of packed with the scale (EfficientNet's
+     * 32 -> 16 layer at 112x112: 0.17 -> 0.07 ms) */
+    float *scaled = direct && s->pre && !shift && s->pre_act == RT_ACT_NONE && mg < hw ?
+                    malloc(gsize * sizeof(float)) : NULL;
     for (n = 0; n < s->n; n++)
         for (g = 0; g < s->g; g++) {
             RtGemmB B;
             RtGemmEpilogue ep;
             int64_t yoff = (n * s->m + g * mg) * hw;
+            const float *a = ap + (size_t)g * gsize;
             memset(&B, 0, sizeof B);
             B.x = x + (n * s->c + g * cg) * s->h * s->w;
             B.ldb = hw;
-            if (s->pre) {
+            if (scaled) {
+                rt_gemm_scale_a(mg, kdim, a, scale + (s->pre == 2 ? n * s->c : 0) + g * cg,
+                                scaled);
+                a = scaled;
+            } else if (s->pre) {
                 B.scale = scale + (s->pre == 2 ? n * s->c : 0) + g * cg;
                 B.shift = shift ? shift + g * cg : NULL;
                 B.pre_act = s->pre_act;
@@ -253,8 +285,9 @@ static void conv_gemm(const ConvShape *s, const float *x, const float *ap, const
             ep.act = s->act;
             ep.alpha = s->alpha;
             ep.beta = s->beta;
-            rt_gemm_packed(mg, hw, kdim, ap + (size_t)g * gsize, &B, y + yoff, hw, 0, &ep);
+            rt_gemm_packed(mg, hw, kdim, a, &B, y + yoff, hw, 0, &ep);
         }
+    free(scaled);
 }
 
 /* t: y x w b(or NULL) workspace(or NULL) residual(or NULL);

@@ -157,6 +157,17 @@ RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, fl
                     *dst++ = p + i < M ? A[(p + i) * lda + k] : 0.0f;
 }
 
+/* A packed by rt_gemm_pack_a with its column k scaled by s[k], into dst (as large). */
+RT_API void rt_gemm_scale_a(int64_t M, int64_t K, const float *ap, const float *s, float *dst)
+{
+    int64_t kc = gemm_kc(K), pc, p, k, i;
+    for (pc = 0; pc < K; pc += kc)
+        for (p = 0; p < M; p += RT_GEMM_MR)
+            for (k = pc; k < pc + kc && k < K; k++)
+                for (i = 0; i < RT_GEMM_MR; i++)
+                    *dst++ = *ap++ * s[k];
+}
+
 /* dst[i] = src[2i], i < n: the columns a stride-2 convolution reads. */
 static void gemm_gather_even(const float *src, int64_t n, float *dst, int isa)
 {

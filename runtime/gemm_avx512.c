@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #include "rt.h"
 #include "act_avx512.h"
+#include "transpose_avx512.h"
 
 #define G512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define G512_INLINE static inline __attribute__((always_inline)) G512_TARGET
@@ -261,6 +262,36 @@ G512_TARGET RT_API void rt_gemm_row_avx512(int64_t K, int64_t n, const float *a,
         _mm512_mask_storeu_ps(c + j + 48, m[3], s3);
     }
 }
+/* y[m] = sum w[m][k] x[k] for m < M (w row-major, K apart): sixteen rows at a time, each
+ * summed along K in its own vector, the sixteen then added across by a transpose (a
+ * squeeze-excitation's small layers: 16 outputs for the cost of three dot products). */
+G512_TARGET RT_API void rt_gemv_avx512(int64_t M, int64_t K, const float *w, const float *x,
+                                       float *y)
+{
+    int64_t m0, k0;
+    for (m0 = 0; m0 < M; m0 += 16) {
+        __m512 acc[16], sum;
+        int64_t rows = M - m0 < 16 ? M - m0 : 16;
+        int r;
+        for (r = 0; r < 16; r++)
+            acc[r] = _mm512_setzero_ps();
+        for (k0 = 0; k0 < K; k0 += 16) {
+            __mmask16 m = K - k0 >= 16 ? 0xFFFF : (__mmask16)((1u << (K - k0)) - 1);
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + k0);
+#pragma GCC unroll 16
+            for (r = 0; r < 16; r++)
+                acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(r < rows ? m : 0,
+                                                               w + (m0 + r) * K + k0),
+                                         xv, acc[r]);
+        }
+        transpose16(acc);
+        sum = acc[0];
+        for (r = 1; r < 16; r++)
+            sum = _mm512_add_ps(sum, acc[r]);
+        _mm512_mask_storeu_ps(y + m0, (__mmask16)((1u << rows) - 1), sum);
+    }
+}
+
 /* sum a[k] b[k], k < K */
 G512_TARGET RT_API float rt_dot_avx512(int64_t K, const float *a, const float *b)
 {

@@ -120,6 +120,8 @@ static inline int64_t rt_claim(int64_t *next, int64_t chunk)
 RT_API int rt_cpu_isa(void);
 RT_API size_t rt_gemm_packed_a_size(int64_t M, int64_t K);      /* in floats */
 RT_API void rt_gemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+/* A packed copy of A with its column k scaled by s[k]. */
+RT_API void rt_gemm_scale_a(int64_t M, int64_t K, const float *ap, const float *s, float *dst);
 /* C[M,N] = Apacked * B (+ C if accumulate), then the epilogue; threads over blocks of C. */
 RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, const RtGemmB *B,
                            float *C, int64_t ldc, int accumulate, const RtGemmEpilogue *ep);

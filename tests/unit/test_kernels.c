@@ -63,6 +63,13 @@ static const ConvCase conv_cases[] = {
     {   1, 130, 3, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_SILU, 0, 0 },
     {   1, 129, 16, 16, 48, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 257, 2, 13, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_LEAKYRELU, 0.1f, 0 },
+    /* outputs of one pixel (a squeeze-excitation's layers): sixteen rows at a time with a
+     * short last block and a ragged K; two images; long rows one at a time; a padded 3x3
+     * on a 1x1 map */
+    {   1, 40, 1, 1, 37, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_SIGMOID, 0, 0 },
+    {   2, 20, 1, 1, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_SILU, 0, 0 },
+    {   1, 300, 1, 1, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_SIGMOID, 0, 0 },
+    {   1, 6, 1, 1, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, RT_ACT_RELU, 0, 0 },
     /* the direct kernel at stride 2: runs of 7 (a 7-wide output), of 12 with a short last
      * run, strides differing by axis, and dilated */
     {   1, 20, 14, 14, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
