@@ -149,32 +149,41 @@ static bool use_direct(const WindowAttr *w, const Value *x, const Value *y, cons
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }
 
-/* Lanes a plane of n pixels fills: in the GEMM's tiles of 32 columns (16 for a last panel
- * of 16 or fewer), and in the pointwise path's tiles of 14 (the last of 7, 12 or 14). */
-static int64_t gemm_lanes(int64_t n)
+/* What a 1x1 layer's M output channels and n pixels cost in the lanes each way fills: the
+ * GEMM runs tiles of 12 rows (6 for a last few) by 32 columns (16 for a last few), the
+ * pointwise path tiles of 32 channels (16 for a last few) by 14 pixels (the last of 7, 12
+ * or 14). */
+static int64_t gemm_lanes(int64_t m, int64_t n)
 {
-    return n / 32 * 32 + (n % 32 == 0 ? 0 : n % 32 <= 16 ? 16 : 32);
+    int64_t rows = m / 12 * 12 + (m % 12 == 0 ? 0 : m % 12 <= 6 ? 6 : 12);
+    return rows * (n / 32 * 32 + (n % 32 == 0 ? 0 : n % 32 <= 16 ? 16 : 32));
 }
 
-static int64_t pointwise_lanes(int64_t n)
+static int64_t pointwise_lanes(int64_t m, int64_t n)
 {
     int64_t left = n % 14;
-    return n / 14 * 14 + (left == 0 ? 0 : left <= 7 ? 7 : left <= 12 ? 12 : 14);
+    int64_t chans = m / 32 * 32 + (m % 32 == 0 ? 0 : m % 32 <= 16 ? 16 : 32);
+    return chans * (n / 14 * 14 + (left == 0 ? 0 : left <= 7 ? 7 : left <= 12 ? 12 : 14));
 }
 
-/* 1x1 layers on small planes go to the direct kernel's pointwise path, output channels
- * the lanes, where the GEMM's tiles would go part empty by 5 % or more: 7x7 planes (49 of
- * 64 lanes; ResNet-50's 2048 -> 512 0.55 -> 0.45 ms, 0.36 -> 0.23 at two threads,
- * MobileNetV2's 960 -> 160 0.081 -> 0.065) and 14x14 ones (196 of 208; 1024 -> 256 0.457 ->
- * 0.427). Not with fewer than 128 input channels, too few to pay for the tiles' way out
- * (96 -> 576 at 14x14: 0.099 GEMM, 0.104 pointwise); nor on 13x13 planes (176 lanes
- * against 175, SqueezeNet's 64 -> 256 1.15x slower). AVX-512 only, like the tile. */
+/* 1x1 layers go to the direct kernel's pointwise path, output channels the lanes, where
+ * the GEMM's tiles would go part empty by 5 % more, counting the pointwise tile's way out
+ * (a transpose per 16 channels) as worth 12 input channels, and at stride 2 the GEMM's
+ * gathering as 5 %: 7x7 planes (49 of 64 columns; ResNet-50's 2048 -> 512 0.55 -> 0.45
+ * ms, 0.36 -> 0.23 at two threads, its strided 1024 -> 2048 1.11 -> 0.91, MobileNetV2's
+ * 960 -> 160 0.081 -> 0.065, DenseNet's 992 -> 128 1.25x), 14x14 ones (196 of 208; 1024
+ * -> 256 0.457 -> 0.427, strided 512 -> 1024 0.93 -> 0.86). Measured over 46 shapes of
+ * SqueezeNet, MobileNetV2, EfficientNet, GoogLeNet and DenseNet at one and two threads,
+ * the rule takes all but 1 % of what choosing the faster of the two each time would:
+ * planes of 13x13 (176 lanes against 175) and large ones with few output channels stay
+ * with the GEMM (32 -> 16 at 112x112 1.9x slower as pointwise, 16 lanes a tile).
+ * AVX-512 only, like the tile. */
 static bool use_pointwise(const Value *x, const Value *wt, const int64_t *p)
 {
-    int64_t hw = p[5] * p[6];
-    return rt_conv_pointwise_ok(p) && x->dims[1] >= 128 &&
-           pointwise_lanes(hw) * 105 <= gemm_lanes(hw) * 100 && wt->kind == VAL_CONSTANT &&
-           wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
+    int64_t hw = p[5] * p[6], m = p[4], c = x->dims[1], gemm = p[9] == 2 ? 105 : 100;
+    return rt_conv_pointwise_ok(p) &&
+           pointwise_lanes(m, hw) * (c + 12) * 105 <= gemm_lanes(m, hw) * c * gemm &&
+           wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
 }
 
 static bool lower_window(Schedule *s, Node *n, Diag *d)

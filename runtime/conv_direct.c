@@ -108,22 +108,25 @@ static int64_t tile_start(const DirectGeom *g, int64_t i, int64_t *in)
 }
 
 #define PW_KC 256               /* pointwise: K rows of weights a block */
-#define PW_MAX_TILES 20         /* pointwise: 256 pixels or less */
+#define PW_MAX_TILES 20         /* pointwise with K in blocks: 256 pixels or less */
 
 /* Whether the pointwise path takes this convolution (p as rt_conv_f32's). */
 RT_API int rt_conv_pointwise_ok(const int64_t *p)
 {
-    return p[7] == 1 && p[8] == 1 && p[9] == 1 && p[10] == 1 && p[11] == 0 && p[12] == 0 &&
-           p[2] == p[5] && p[3] == p[6] && p[15] == 1 && p[17] == 0 && p[5] * p[6] >= 14 &&
-           (p[5] * p[6] + 13) / 14 <= PW_MAX_TILES;
+    int64_t s = p[9];
+    return p[7] == 1 && p[8] == 1 && (s == 1 || s == 2) && p[10] == s && p[11] == 0 &&
+           p[12] == 0 && (p[2] - 1) / s + 1 == p[5] && (p[3] - 1) / s + 1 == p[6] &&
+           p[15] == 1 && p[17] == 0 && p[5] * p[6] >= 14 &&
+           (p[1] <= PW_KC || (p[5] * p[6] + 13) / 14 <= PW_MAX_TILES);
 }
 
-/* Floats of workspace: the bordered input of one image, and slack for the last tile. */
+/* Floats of workspace: the bordered input of one image, and slack for the last tile; for
+ * a pointwise convolution none, or at stride 2 the input pixels it reads. */
 RT_API size_t rt_conv_direct_workspace(const int64_t *p)
 {
     DirectGeom g = direct_geom(p);
     if (rt_conv_pointwise_ok(p))
-        return 0;
+        return p[9] == 2 ? (size_t)(p[1] * p[5] * p[6]) : 0;
     return (size_t)(p[1] * g.hp * g.wp + g.wp + 64);
 }
 
@@ -314,7 +317,7 @@ static void pw_task(const DirectRun *r, int64_t n, int64_t task, int64_t ngroups
             tile.w = wblk + c0 * lanes;
             tile.c = kc;
             tile.j0 = j0;
-            tile.part_in = c0 > 0 ? part[i - i0][0] : NULL;
+            tile.part_in = c0 > 0 ? part[i - i0][0] : NULL;     /* (C > PW_KC: few tiles) */
             tile.part_out = c0 + kc < C ? part[i - i0][0] : NULL;
             /* the first two tiles of a group bring the next block's weights for this K
              * block into L2, half each (a line a weight row) */
@@ -327,8 +330,26 @@ static void pw_task(const DirectRun *r, int64_t n, int64_t task, int64_t ngroups
     }
 }
 
-static void conv_pointwise(const DirectRun *r, int64_t N, int64_t C, int64_t M, int64_t hw)
+RT_API void rt_gather_even_avx512(const float *src, int64_t n, float *dst);
+
+/* x [C, H, W] at stride 2 (every other row and column) into xs [C, OH, OW]. */
+static void gather_stride2(const float *x, int64_t c, int64_t h, int64_t w, int64_t oh,
+                           int64_t ow, float *xs)
 {
+    int64_t ch;
+    #pragma omp parallel for if (c * oh * ow > 65536) schedule(static)
+    for (ch = 0; ch < c; ch++) {
+        int64_t oy;
+        for (oy = 0; oy < oh; oy++)
+            rt_gather_even_avx512(x + (ch * h + 2 * oy) * w, ow, xs + (ch * oh + oy) * ow);
+    }
+}
+
+/* x the input, ws the workspace (rt_conv_direct_workspace's, at stride 2). */
+static void conv_pointwise(const DirectRun *r, const float *x, float *ws)
+{
+    const int64_t *p = r->p;
+    int64_t N = p[0], C = p[1], M = p[4], hw = p[5] * p[6];
     int64_t nblk = (M + 31) / 32, ntiles = (hw + 13) / 14, ngroups = 1, n;
     int nt = 1;
 #ifdef _OPENMP
@@ -340,7 +361,11 @@ static void conv_pointwise(const DirectRun *r, int64_t N, int64_t C, int64_t M, 
     for (n = 0; n < N; n++) {
         DirectRun run = *r;
         int64_t next = 0, ntasks = nblk * ngroups;
-        run.xp = r->xp + n * C * hw;
+        run.xp = x + n * C * p[2] * p[3];
+        if (p[9] == 2) {
+            gather_stride2(run.xp, C, p[2], p[3], p[5], p[6], ws);
+            run.xp = ws;
+        }
         #pragma omp parallel if (M * C * hw > 400000)
         {
             int64_t task;
@@ -369,9 +394,8 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
     run.res = t[5];
     run.y = t[0];
     run.g = direct_geom(p);
-    if (rt_cpu_isa() >= 2 && rt_conv_pointwise_ok(p)) {
-        run.xp = t[1];
-        conv_pointwise(&run, N, C, M, H * W);
+    if (rt_cpu_isa() >= 2 && rt_conv_pointwise_ok(p) && (p[9] == 1 || t[4])) {
+        conv_pointwise(&run, t[1], t[4]);
         return;
     }
     if (rt_cpu_isa() < 2 || !run.xp) {

@@ -152,8 +152,9 @@ RT_API size_t rt_conv_direct_weights_size(int64_t M, int64_t K);    /* in floats
 RT_API void rt_conv_direct_pack_weights(int64_t M, int64_t K, const float *w, float *dst);
 RT_API int rt_conv_direct_ok(const int64_t *p);
 RT_API size_t rt_conv_direct_workspace(const int64_t *p);          /* in floats */
-/* Whether rt_conv_direct_f32 takes this convolution as a pointwise one (1x1, stride 1, no
- * padding, 14-256 pixels a plane): K in blocks, input read in place, no workspace. */
+/* Whether rt_conv_direct_f32 takes this convolution as a pointwise one (1x1, stride 1 or
+ * 2, no padding, 14 output pixels a plane or more, at most 256 with more than 256 input
+ * channels): K in blocks, the input read in place (at stride 2 gathered first). */
 RT_API int rt_conv_pointwise_ok(const int64_t *p);
 
 typedef struct {

@@ -63,6 +63,10 @@ static const ConvCase conv_cases[] = {
     {   1, 130, 3, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_SILU, 0, 0 },
     {   1, 129, 16, 16, 48, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_NONE, 0, 0 },
     {   1, 257, 2, 13, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_LEAKYRELU, 0.1f, 0 },
+    /* ... large planes with K in one block; at stride 2 (gathered), odd sizes included */
+    {   1, 24, 30, 31, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_CLIP, 0, 6 },
+    {   1, 300, 14, 14, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, RT_ACT_RELU, 0, 0 },
+    {   2, 20, 13, 15, 33, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, RT_ACT_NONE, 0, 0 },
     /* outputs of one pixel (a squeeze-excitation's layers): sixteen rows at a time with a
      * short last block and a ragged K; two images; long rows one at a time; a padded 3x3
      * on a 1x1 map */
