@@ -169,13 +169,17 @@ static void print_sidecar_loader(FILE *f, const Schedule *s, const EmitCOptions 
     const char *p = o->prefix, *base = strrchr(o->weights_path, '/');
     base = base ? base + 1 : o->weights_path;
     fprintf(f, "const char %s_weights_file_name[] = \"%s\";\n", p, base);
-    fprintf(f, "static unsigned char *cnnc_weights;\n\n");
+    /* The weights are read once per inference, hundreds of MB for VGG's classifier: in 2 MB
+     * pages (where Linux has them on request) the hardware's prefetching does not stop at
+     * every 4 KB page and far fewer TLB misses happen (VGG-16 1.05x). */
+    fprintf(f, "#define CNNC_HUGE_PAGE ((size_t)2 << 20)\n"
+               "static unsigned char *cnnc_weights, *cnnc_weights_raw;\n\n");
     fprintf(f,
         "int %s_load_weights(const char *path)\n{\n"
         "    static const uint64_t want = 0x%016" PRIx64 "ULL;\n"
         "    size_t size = %zu, got;\n"
         "    uint64_t h = 1469598103934665603ULL;\n"
-        "    unsigned char *buf;\n"
+        "    unsigned char *buf, *raw;\n"
         "    FILE *f;\n"
         "    if (!path) { cnnc_error = \"null weights path\"; return 1; }\n"
         "    f = fopen(path, \"rb\");\n"
@@ -185,11 +189,17 @@ static void print_sidecar_loader(FILE *f, const Schedule *s, const EmitCOptions 
         "        cnnc_error = cnnc_error_buf;\n"
         "        return 1;\n"
         "    }\n"
-        "    buf = (unsigned char *)malloc(size + 1);\n"
+        "    raw = (unsigned char *)malloc(size + 1 + CNNC_HUGE_PAGE);\n"
+        "    buf = raw ? raw + (CNNC_HUGE_PAGE - (uintptr_t)raw %% CNNC_HUGE_PAGE) %% CNNC_HUGE_PAGE"
+        " : NULL;\n"
+        "#ifdef MADV_HUGEPAGE\n"
+        "    if (buf)\n"
+        "        (void)madvise(buf, size + 1, MADV_HUGEPAGE);\n"
+        "#endif\n"
         "    got = buf ? fread(buf, 1, size + 1, f) : 0;\n"
         "    fclose(f);\n"
         "    if (got != size) {\n"
-        "        free(buf);\n"
+        "        free(raw);\n"
         "        snprintf(cnnc_error_buf, sizeof cnnc_error_buf,\n"
         "                 \"weights file %%s has the wrong size (want %%lu bytes)\", path,\n"
         "                 (unsigned long)size);\n"
@@ -198,14 +208,15 @@ static void print_sidecar_loader(FILE *f, const Schedule *s, const EmitCOptions 
         "    }\n"
         "    for (got = 0; got < size; got++) h = (h ^ buf[got]) * 1099511628211ULL;\n"
         "    if (h != want) {\n"
-        "        free(buf);\n"
+        "        free(raw);\n"
         "        snprintf(cnnc_error_buf, sizeof cnnc_error_buf,\n"
         "                 \"weights file %%s does not belong to this model (checksum mismatch)\",\n"
         "                 path);\n"
         "        cnnc_error = cnnc_error_buf;\n"
         "        return 1;\n"
         "    }\n"
-        "    free(cnnc_weights);\n"
+        "    free(cnnc_weights_raw);\n"
+        "    cnnc_weights_raw = raw;\n"
         "    cnnc_weights = buf;\n"
         "    return 0;\n}\n\n", p, weights_checksum(s), s->weight_bytes);
 }
@@ -226,7 +237,7 @@ static bool print_source(FILE *f, const Schedule *s, const EmitCOptions *o)
     fprintf(f, "#if defined(__GNUC__)\n#define RT_API static __attribute__((unused))\n#else\n"
                "#define RT_API static\n#endif\n#define CNNC_RT_EMBEDDED 1\n"
                "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-               "#include <math.h>\n\n");
+               "#include <math.h>\n#if defined(__linux__)\n#include <sys/mman.h>\n#endif\n\n");
     /* Every runtime file but the executable's main and its .npy helpers, in build order
      * (rt.h first): the list lives in CMakeLists.txt alone. */
     for (const RuntimeFile *rf = cnnc_runtime_files; rf->name; rf++)
