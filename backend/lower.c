@@ -239,7 +239,8 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
             st->ws_bytes = (size_t)(x->dims[1] / w->group * w->kernel[0] * w->kernel[1] *
                                     y->dims[2] * y->dims[3]) * sizeof(float);
         }
-        if (n->pre.on && st->kernel != RT_K_CONV_PACKED)      /* fuse_input_scale's promise */
+        if (n->pre.on && st->kernel != RT_K_CONV_PACKED &&      /* fuse_input_scale's promise */
+            !(st->kernel == RT_K_CONV_DIRECT && rt_conv_pointwise_ok(st->p)))
             return diag_node(d, n, "internal error: a scaled input needs the packed conv");
     } else {
         int64_t p[17] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3], y->dims[2],

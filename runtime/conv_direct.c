@@ -116,17 +116,24 @@ RT_API int rt_conv_pointwise_ok(const int64_t *p)
     int64_t s = p[9];
     return p[7] == 1 && p[8] == 1 && (s == 1 || s == 2) && p[10] == s && p[11] == 0 &&
            p[12] == 0 && (p[2] - 1) / s + 1 == p[5] && (p[3] - 1) / s + 1 == p[6] &&
-           p[15] == 1 && p[17] == 0 && p[5] * p[6] >= 14 &&
+           p[15] == 1 && p[5] * p[6] >= 14 &&
            (p[1] <= PW_KC || (p[5] * p[6] + 13) / 14 <= PW_MAX_TILES);
 }
 
+/* Whether the pointwise path reads a prepared copy of its input: at stride 2, or with an
+ * input scaling to apply. */
+static int pointwise_copies(const int64_t *p)
+{
+    return p[9] == 2 || p[17] != 0;
+}
+
 /* Floats of workspace: the bordered input of one image, and slack for the last tile; for
- * a pointwise convolution none, or at stride 2 the input pixels it reads. */
+ * a pointwise convolution none, or the copy of its input it reads (pointwise_copies). */
 RT_API size_t rt_conv_direct_workspace(const int64_t *p)
 {
     DirectGeom g = direct_geom(p);
     if (rt_conv_pointwise_ok(p))
-        return p[9] == 2 ? (size_t)(p[1] * p[5] * p[6]) : 0;
+        return pointwise_copies(p) ? (size_t)(p[1] * p[5] * p[6]) : 0;
     return (size_t)(p[1] * g.hp * g.wp + g.wp + 64);
 }
 
@@ -188,7 +195,7 @@ static void conv_direct_portable(void *const *t, const int64_t *p, const float *
     {
         int64_t N = p[0], C = p[1], H = p[2], W = p[3], OH = p[5], OW = p[6], KH = p[7];
         int64_t KW = p[8], n, oy, ox, c, ki, kj;
-        const float *x = t[1], *b = t[3], *res = t[5];
+        const float *x = t[1], *b = t[3], *res = t[5], *scale = t[6], *shift = t[7];
         float *y = t[0];
         for (n = 0; n < N; n++)
             for (m = 0; m < M; m++)
@@ -201,10 +208,17 @@ static void conv_direct_portable(void *const *t, const int64_t *p, const float *
                                 for (kj = 0; kj < KW; kj++) {
                                     int64_t iy = oy * p[9] - p[11] + ki * p[13];
                                     int64_t ix = ox * p[10] - p[12] + kj * p[14];
-                                    if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                                        acc += packed_weight(wd, M, K, m,
-                                                             (c * KH + ki) * KW + kj) *
-                                               x[((n * C + c) * H + iy) * W + ix];
+                                    float v;
+                                    if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                        continue;
+                                    v = x[((n * C + c) * H + iy) * W + ix];
+                                    if (p[17]) {        /* (pointwise only: unpadded) */
+                                        v = v * scale[(p[17] == 2 ? n * C : 0) + c] +
+                                            (shift ? shift[c] : 0.0f);
+                                        v = rt_act((RtAct)p[18], v, 0.0f, 0.0f);
+                                    }
+                                    acc += packed_weight(wd, M, K, m,
+                                                         (c * KH + ki) * KW + kj) * v;
                                 }
                         acc += res ? res[at] : 0.0f;
                         y[at] = rt_act((RtAct)p[16], acc, f[0], f[1]);
@@ -332,21 +346,37 @@ static void pw_task(const DirectRun *r, int64_t n, int64_t task, int64_t ngroups
 
 RT_API void rt_gather_even_avx512(const float *src, int64_t n, float *dst);
 
-/* x [C, H, W] at stride 2 (every other row and column) into xs [C, OH, OW]. */
-static void gather_stride2(const float *x, int64_t c, int64_t h, int64_t w, int64_t oh,
-                           int64_t ow, float *xs)
+/* The input pixels image n's pointwise convolution reads, [C, OH, OW], into xs: at stride
+ * 2 every other row and column, and scaled (the input scaling a conv took over: channel c
+ * times scale[c] (per image: scale[n * C + c]) plus shift[c], then pre_act). */
+static void pointwise_input(const int64_t *p, const float *x, const float *scale,
+                            const float *shift, int64_t n, float *xs)
 {
-    int64_t ch;
-    #pragma omp parallel for if (c * oh * ow > 65536) schedule(static)
+    int64_t c = p[1], h = p[2], w = p[3], oh = p[5], ow = p[6], hw = oh * ow, ch;
+    #pragma omp parallel for if (c * hw > 65536) schedule(static)
     for (ch = 0; ch < c; ch++) {
-        int64_t oy;
-        for (oy = 0; oy < oh; oy++)
-            rt_gather_even_avx512(x + (ch * h + 2 * oy) * w, ow, xs + (ch * oh + oy) * ow);
+        const float *src = x + ch * h * w;
+        float *d = xs + ch * hw, s, t;
+        int64_t oy, j;
+        if (p[9] == 2)
+            for (oy = 0; oy < oh; oy++)
+                rt_gather_even_avx512(src + 2 * oy * w, ow, d + oy * ow);
+        if (!p[17]) {
+            continue;
+        }
+        s = scale[(p[17] == 2 ? n * c : 0) + ch];
+        t = shift ? shift[ch] : 0.0f;
+        src = p[9] == 2 ? d : src;
+        for (j = 0; j < hw; j++)
+            d[j] = src[j] * s + t;
+        rt_act_inplace(d, (size_t)hw, (RtAct)p[18], 0.0f, 0.0f);
     }
 }
 
-/* x the input, ws the workspace (rt_conv_direct_workspace's, at stride 2). */
-static void conv_pointwise(const DirectRun *r, const float *x, float *ws)
+/* x the input, ws the workspace (rt_conv_direct_workspace's), scale and shift the input
+ * scaling's (or NULL). */
+static void conv_pointwise(const DirectRun *r, const float *x, float *ws, const float *scale,
+                           const float *shift)
 {
     const int64_t *p = r->p;
     int64_t N = p[0], C = p[1], M = p[4], hw = p[5] * p[6];
@@ -362,8 +392,8 @@ static void conv_pointwise(const DirectRun *r, const float *x, float *ws)
         DirectRun run = *r;
         int64_t next = 0, ntasks = nblk * ngroups;
         run.xp = x + n * C * p[2] * p[3];
-        if (p[9] == 2) {
-            gather_stride2(run.xp, C, p[2], p[3], p[5], p[6], ws);
+        if (pointwise_copies(p)) {
+            pointwise_input(p, run.xp, scale, shift, n, ws);
             run.xp = ws;
         }
         #pragma omp parallel if (M * C * hw > 400000)
@@ -377,9 +407,9 @@ static void conv_pointwise(const DirectRun *r, const float *x, float *ws)
 
 #endif
 
-/* t: y x wd b(or NULL) workspace residual(or NULL); p and f as rt_conv_f32's (no input
- * scaling); wd packed by rt_conv_direct_pack_weights; the workspace holds
- * rt_conv_direct_workspace(p) floats. */
+/* t: y x wd b(or NULL) workspace residual(or NULL) scale(or NULL) shift(or NULL); p and f
+ * as rt_conv_f32's (an input scaling only for pointwise convolutions); wd packed by
+ * rt_conv_direct_pack_weights; the workspace holds rt_conv_direct_workspace(p) floats. */
 RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
 {
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -394,8 +424,8 @@ RT_API void rt_conv_direct_f32(void *const *t, const int64_t *p, const float *f)
     run.res = t[5];
     run.y = t[0];
     run.g = direct_geom(p);
-    if (rt_cpu_isa() >= 2 && rt_conv_pointwise_ok(p) && (p[9] == 1 || t[4])) {
-        conv_pointwise(&run, t[1], t[4]);
+    if (rt_cpu_isa() >= 2 && rt_conv_pointwise_ok(p) && (!pointwise_copies(p) || t[4])) {
+        conv_pointwise(&run, t[1], t[4], t[6], t[7]);
         return;
     }
     if (rt_cpu_isa() < 2 || !run.xp) {

@@ -178,12 +178,13 @@ START_TEST(conv_matches_reference)
         RUN(CONV_PACKED, y, x, depthwise ? w : wp, b, NULL, with_res ? r : NULL,
             pre ? sc : NULL, pre == 1 ? sh : NULL);
         EXPECT_CLOSE(y, want, ny, 1e-4, 1e-4);
-        if (rt_conv_direct_ok(p)) {
+        if (rt_conv_direct_ok(p) || rt_conv_pointwise_ok(p)) {
             float *wd = malloc(rt_conv_direct_weights_size(c->m, kdim) * sizeof(float));
-            float *wsd = malloc(rt_conv_direct_workspace(p) * sizeof(float));
+            float *wsd = malloc(rt_conv_direct_workspace(p) * sizeof(float) + 1);
             rt_conv_direct_pack_weights(c->m, kdim, w, wd);
             memset(y, 0xff, ny * sizeof *y);
-            RUN(CONV_DIRECT, y, x, wd, b, wsd, with_res ? r : NULL, NULL, NULL);
+            RUN(CONV_DIRECT, y, x, wd, b, wsd, with_res ? r : NULL, pre ? sc : NULL,
+                pre == 1 ? sh : NULL);
             EXPECT_CLOSE(y, want, ny, 1e-4, 1e-4);
             free(wd);
             free(wsd);
