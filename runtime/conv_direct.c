@@ -276,13 +276,16 @@ static void direct_task(const DirectRun *r, int64_t n, int64_t task)
     rt_conv_direct_tile_avx512(&tile);
 }
 
-/* ---- pointwise convolutions on small planes ----
+/* ---- pointwise (1x1) convolutions ----
  * A 1x1 convolution is a GEMM whose columns are the plane's pixels; on 7x7 planes (49 =
  * 32 + 17) the GEMM's 32-wide tiles fill 49 of 64 lanes. Here the channels are the lanes
  * instead, and the pixels are split into tiles of 14 (the last of 7, 12 or 14, whichever
- * is the smallest that holds what is left), read straight from the input: nothing is
- * copied. K goes in blocks, so that a block's weights (PW_KC rows of 32 channels) stay in
- * L1 while the tiles pass; the partial sums wait in a small buffer. */
+ * is the smallest that holds what is left), read straight from the input (at stride 2, or
+ * with an input scaling, from a copy made ready first). K goes in blocks, so that a
+ * block's weights (PW_KC rows of 32 channels) stay in L1 while the tiles pass; the partial
+ * sums wait in a small buffer. The backend chooses this path or the GEMM by the lanes each
+ * fills (backend/lower.c). */
+
 /* Tile i of a plane of n pixels: its first pixel, size, and the pixels at its start that
  * the tile before it has stored (the last tile moves back rather than read past the
  * plane). */
@@ -373,8 +376,9 @@ static void pointwise_input(const int64_t *p, const float *x, const float *scale
     }
 }
 
-/* x the input, ws the workspace (rt_conv_direct_workspace's), scale and shift the input
- * scaling's (or NULL). */
+/* A pointwise convolution, image by image: x the input, ws the workspace
+ * (rt_conv_direct_workspace's), scale and shift the input scaling's (or NULL). Tasks are
+ * channel blocks, their tiles cut into groups when the blocks are too few to share. */
 static void conv_pointwise(const DirectRun *r, const float *x, float *ws, const float *scale,
                            const float *shift)
 {
