@@ -71,7 +71,9 @@ void summary_print(FILE *f, const Schedule *s)
         fprintf(f, "%-4d %-28.28s %-18s %-14s %-20s %12" PRId64 " %14" PRId64 " %12zu\n", i,
                 st->node ? st->node->name : "(output copy)",
                 st->node ? node_label(st->node, label, sizeof label) : "Copy",
-                kernel_name(st->kernel, kernel, sizeof kernel),
+                /* the direct kernel's 1x1 path, told apart from its windowed one */
+                st->kernel == RT_K_CONV_DIRECT && rt_conv_pointwise_ok(st->p) ?
+                "conv_pointwise" : kernel_name(st->kernel, kernel, sizeof kernel),
                 value_shape_str(st->t[0], shape, sizeof shape), pa, fl, value_bytes(st->t[0]));
     }
     fprintf(f, "\nkernel calls     %d\n", s->nsteps);

@@ -180,6 +180,20 @@ class UsageTests(CnncCase):
 
 
 class InfoTests(CnncCase):
+    def test_summary_names_the_pointwise_path(self):
+        # a 1x1 convolution on a 7x7 plane with 128 input channels takes the direct kernel's
+        # pointwise path where the CPU has AVX-512, the GEMM elsewhere; --summary says which
+        w = np.random.RandomState(0).standard_normal((64, 128, 1, 1)).astype(np.float32)
+        model = self.model("pw.onnx", [node("Conv", ["x", "w"], ["y"], "pw")],
+                           [f32("x", [1, 128, 7, 7])], [f32("y", [1, 64, 7, 7])],
+                           inits=[const("w", w)])
+        r = self.cnnc("--summary", model)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        row = next(line.split() for line in r.stdout.splitlines() if re.match(r"\d+\s", line))
+        with open("/proc/cpuinfo") as f:
+            avx512 = "avx512f" in f.read()
+        self.assertEqual(row[3], "conv_pointwise" if avx512 else "conv_packed")
+
     def test_summary_table_and_totals(self):
         r = self.cnnc("--summary", lenet())
         self.assertEqual(r.returncode, 0, r.stderr)
