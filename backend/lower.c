@@ -136,7 +136,8 @@ static Value *direct_conv_weights(Graph *g, Value *w)
  *   - at stride 2 with fewer than 128 products per output: 1.5x slower on the 3x3 stems
  *     of MobileNet and SqueezeNet (27), where on ResNet's 7x7 stem (147) it is 1.1x faster;
  *   - on 1x1 layers, where the GEMM reads its input in place or packs it once for many
- *     rows.
+ *     rows (the direct kernel's own 1x1 path, use_pointwise below, takes those where the
+ *     GEMM's tiles would go part empty).
  * AVX-512 only, like its tile. */
 static bool use_direct(const WindowAttr *w, const Value *x, const Value *y, const Value *wt,
                        const int64_t *p)
