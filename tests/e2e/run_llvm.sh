@@ -5,7 +5,8 @@
 #
 # usage: run_llvm.sh CNNC MODEL.onnx INPUT.npy REF.npy WORKDIR [--against C_OUT.npy]
 #                    [CNNC_ARGS...]
-# env:   PYTHON (default /usr/bin/python3), COMPARE_ARGS (passed to compare.py)
+# env:   PYTHON (default /usr/bin/python3), COMPARE_ARGS (passed to compare.py),
+#        KEEP_WORK (set: keep the executable after a pass)
 set -u
 
 if [ $# -lt 5 ]; then
@@ -50,3 +51,5 @@ if [ -n "$against" ]; then
     "$py" "$here/compare.py" "$against" "$work/out.npy" ${COMPARE_ARGS:-} \
         || die "output differs from the C backend's"
 fi
+# A pass keeps only out.npy: the executable holds the weights (half a gigabyte for VGG).
+[ -n "${KEEP_WORK:-}" ] || rm -f "$work/model"

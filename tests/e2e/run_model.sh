@@ -4,7 +4,8 @@
 #
 # usage: run_model.sh CNNC MODEL.onnx INPUT.npy REF.npy WORKDIR [CNNC_ARGS...]
 # env:   CC (default cc), PYTHON (default /usr/bin/python3),
-#        COMPARE_ARGS (e.g. "--rtol 1e-3 --top5", passed to compare.py)
+#        COMPARE_ARGS (e.g. "--rtol 1e-3 --top5", passed to compare.py),
+#        KEEP_WORK (set: keep the generated program and weights after a pass)
 set -u
 
 if [ $# -lt 5 ]; then
@@ -24,7 +25,7 @@ for f in "$model" "$input" "$ref"; do
 done
 mkdir -p "$work" || die "cannot create $work"
 # stale outputs from an earlier run must not pass for this run's
-rm -f "$work/model.c" "$work/model.h" "$work/model" "$work/out.npy"
+rm -f "$work/model.c" "$work/model.h" "$work/model" "$work/model.weights" "$work/out.npy"
 
 t=$EPOCHREALTIME
 "$cnnc" "$model" -o "$work/model.c" --main "$@" \
@@ -44,3 +45,6 @@ echo "$name: cnnc ${cnnc_s} s, C compile ${cc_s} s, binary $(stat -c %s "$work/m
 # shellcheck disable=SC2086  # COMPARE_ARGS is a list of options
 "${PYTHON:-/usr/bin/python3}" "$here/compare.py" "$ref" "$work/out.npy" ${COMPARE_ARGS:-} \
     || die "output differs from the PyTorch reference"
+# A pass keeps only out.npy (the LLVM test compares against it): VGG's program and weights
+# are half a gigabyte per test, and a test machine's disk may be small. A failure keeps all.
+[ -n "${KEEP_WORK:-}" ] || rm -f "$work/model.c" "$work/model.h" "$work/model" "$work/model.weights"
