@@ -46,6 +46,33 @@ RT_API void rt_dwconv_scratch_init_avx512(const int64_t *p, float *scratch)
     plane_scratch_init(&g, plane_aligned(scratch), 0.0f);
 }
 
+/* CALL(a) with a the activation, a constant for the common ones: the window's loop then
+ * applies it without a jump table at every vector (17 % of a 112x112 layer's time). */
+#define DW512_WITH_ACT(act, CALL) do {          \
+        if ((act) == RT_ACT_CLIP)               \
+            CALL(RT_ACT_CLIP);                  \
+        else if ((act) == RT_ACT_RELU)          \
+            CALL(RT_ACT_RELU);                  \
+        else if ((act) == RT_ACT_SILU)          \
+            CALL(RT_ACT_SILU);                  \
+        else if ((act) == RT_ACT_NONE)          \
+            CALL(RT_ACT_NONE);                  \
+        else                                    \
+            CALL(act);                          \
+    } while (0)
+
+#define DW512_PLANE(a) \
+    plane_window(&g, x, scratch, wk, bias, res, y, a, alpha, beta, kh_, kw_, sw_, 0)
+#define DW512_BY_ACT(kh, kw, sw) do {                                   \
+        const int64_t kh_ = (kh), kw_ = (kw), sw_ = (sw);               \
+        DW512_WITH_ACT(act, DW512_PLANE);                               \
+    } while (0)
+#define DW16_BLOCK(a) b16_window(g, in, wv, bias, out, a, f[0], f[1], kh_, kw_, sw_, 0)
+#define DW16_BY_ACT(kh, kw, sw) do {                                    \
+        const int64_t kh_ = (kh), kw_ = (kw), sw_ = (sw);               \
+        DW512_WITH_ACT(act, DW16_BLOCK);                                \
+    } while (0)
+
 /* One plane: y = act(conv(x, wk) + bias + res); p and f as rt_conv_f32's; scratch holds
  * rt_dwconv_scratch_avx512(p) floats, made ready by rt_dwconv_scratch_init_avx512 and
  * since then used only by planes of this convolution. */
@@ -58,13 +85,13 @@ PL512_TARGET RT_API void rt_dwconv_plane_avx512(const int64_t *p, const float *f
     float alpha = f[0], beta = f[1];
     scratch = plane_aligned(scratch);
     if (g.kh == 3 && g.kw == 3 && g.sw == 1)
-        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 3, 3, 1, 0);
+        DW512_BY_ACT(3, 3, 1);
     else if (g.kh == 3 && g.kw == 3 && g.sw == 2)
-        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 3, 3, 2, 0);
+        DW512_BY_ACT(3, 3, 2);
     else if (g.kh == 5 && g.kw == 5 && g.sw == 1)
-        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 5, 5, 1, 0);
+        DW512_BY_ACT(5, 5, 1);
     else if (g.kh == 5 && g.kw == 5 && g.sw == 2)
-        plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, 5, 5, 2, 0);
+        DW512_BY_ACT(5, 5, 2);
     else
         plane_window(&g, x, scratch, wk, bias, res, y, act, alpha, beta, g.kh, g.kw, g.sw, 0);
 }
@@ -120,13 +147,13 @@ PL512_TARGET RT_API void rt_dwconv16_block_avx512(const int64_t *p, const float 
             _mm512_setzero_ps(), live, tap_stride, w + c0 * l.taps + t, 4));
     b16_planes_in(x + c0 * g->h * g->w, g->h * g->w, rows, g->h * g->w, pos, in);
     if (g->kh == 3 && g->kw == 3 && g->sw == 1)
-        b16_window(g, in, wv, bias, out, act, f[0], f[1], 3, 3, 1, 0);
+        DW16_BY_ACT(3, 3, 1);
     else if (g->kh == 3 && g->kw == 3 && g->sw == 2)
-        b16_window(g, in, wv, bias, out, act, f[0], f[1], 3, 3, 2, 0);
+        DW16_BY_ACT(3, 3, 2);
     else if (g->kh == 5 && g->kw == 5 && g->sw == 1)
-        b16_window(g, in, wv, bias, out, act, f[0], f[1], 5, 5, 1, 0);
+        DW16_BY_ACT(5, 5, 1);
     else if (g->kh == 5 && g->kw == 5 && g->sw == 2)
-        b16_window(g, in, wv, bias, out, act, f[0], f[1], 5, 5, 2, 0);
+        DW16_BY_ACT(5, 5, 2);
     else
         b16_window(g, in, wv, bias, out, act, f[0], f[1], g->kh, g->kw, g->sw, 0);
     b16_planes_out(out, g->oh * g->ow, y + c0 * g->oh * g->ow, g->oh * g->ow, rows);

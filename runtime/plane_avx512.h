@@ -200,6 +200,16 @@ PL512_INLINE void plane_taps(const float *r, int64_t half, int64_t kw, int64_t s
     }
 }
 
+/* Output vector u (in register v) finished and stored. */
+#define PL512_STORE(u, v) do {                                              \
+        __m512 v_ = (v);                                                    \
+        if (!is_max && res)                                                 \
+            v_ = _mm512_add_ps(v_, _mm512_maskz_loadu_ps(keep[u], res + at[u])); \
+        if (!is_max)                                                        \
+            v_ = act512_apply(v_, act, alpha, beta);                        \
+        _mm512_mask_storeu_ps(y + at[u], keep[u], v_);                      \
+    } while (0)
+
 /* Tap kj of the current window row into the four output vectors. */
 #define PL512_TAP(kj) do {                                                  \
         if ((kj) < kw && is_max) {                                          \
@@ -229,7 +239,7 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *x, float *xp, co
         const float *base[PL512_GROUP];
         int64_t at[PL512_GROUP], ki, kj;
         __mmask16 keep[PL512_GROUP];
-        __m512 a0, a1, a2, a3, out[PL512_GROUP];
+        __m512 a0, a1, a2, a3;
         int u;
         for (u = 0; u < PL512_GROUP; u++) {
             base[u] = xp + vec[it + u].in;
@@ -276,15 +286,10 @@ PL512_INLINE void plane_window(const PlaneGeom *g, const float *x, float *xp, co
                 }
             }
         }
-        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
-        for (u = 0; u < PL512_GROUP; u++) {
-            __m512 v = out[u];
-            if (!is_max && res)
-                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep[u], res + at[u]));
-            if (!is_max)
-                v = act512_apply(v, act, alpha, beta);
-            _mm512_mask_storeu_ps(y + at[u], keep[u], v);
-        }
+        PL512_STORE(0, a0);
+        PL512_STORE(1, a1);
+        PL512_STORE(2, a2);
+        PL512_STORE(3, a3);
     }
 }
 
