@@ -9,9 +9,7 @@
 /* Whether act512 computes this activation (the others stay with rt_act). */
 RT_API int rt_act512_ok(int act)
 {
-    return act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP ||
-           act == RT_ACT_LEAKYRELU || act == RT_ACT_SIGMOID || act == RT_ACT_SILU ||
-           act == RT_ACT_TANH || act == RT_ACT_HARDSIGMOID || act == RT_ACT_HARDSWISH;
+    return act512_ok(act);
 }
 
 /* The loop for one activation: act is a constant after inlining, so the switch goes. */

@@ -36,6 +36,14 @@ ACT512_INLINE __m512 act512_sigmoid(__m512 x)
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
 }
 
+/* Whether act512_apply computes this activation (the others stay with rt_act). */
+static inline int act512_ok(int act)
+{
+    return act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP ||
+           act == RT_ACT_LEAKYRELU || act == RT_ACT_SIGMOID || act == RT_ACT_SILU ||
+           act == RT_ACT_TANH || act == RT_ACT_HARDSIGMOID || act == RT_ACT_HARDSWISH;
+}
+
 /* v with the activation applied; act is one of the kinds rt_act512_ok() accepts. */
 ACT512_INLINE __m512 act512_apply(__m512 v, int act, float alpha, float beta)
 {
