@@ -1,5 +1,5 @@
 /* Activations over arrays with AVX-512, for the epilogues of conv and gemm: the smooth ones
- * (Sigmoid, SiLU, Tanh) through a vector exp (Cephes' polynomial, relative error ~1e-7)
+ * (Sigmoid, SiLU, Tanh) through a vector 2^x (a polynomial, relative error ~2e-7)
  * instead of one libm call per element. Chosen at run time; x86-64 GCC/Clang only. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>

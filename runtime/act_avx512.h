@@ -9,30 +9,31 @@
 #define ACT512_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define ACT512_INLINE static inline __attribute__((always_inline)) ACT512_TARGET
 
-ACT512_INLINE __m512 act512_exp(__m512 x)
+/* 2^t for |t| <= 126: a degree-5 polynomial (fitted for the least relative error, 2e-7 in
+ * float) on the fraction f = t - round(t), scaled by 2^round(t). */
+ACT512_INLINE __m512 act512_exp2(__m512 t)
 {
-    __m512 n, r, p;
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);     /* ln 2, high part */
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);  /* ... and the rest */
-    p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(t, n), p = _mm512_set1_ps(1.3264726899e-3f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6715126606e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5507337442e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022242085e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314697760e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
 
-/* 1 / (1 + e^-x): the reciprocal from rcp14 and one Newton step (about 23 bits) */
+/* 1 / (1 + e^-x) = 1 / (1 + 2^t), t = -x log2 e, clamped to +-126 in one instruction
+ * (vrangeps: t's sign, the lesser magnitude) so that 1 + 2^t stays finite; the rounding
+ * of t adds a relative error of |t| 6e-8. The reciprocal from rcp14 and one Newton step
+ * (about 23 bits). 15 instructions where e^-x through ln 2's two-part reduction took 20:
+ * EfficientNet-B0 computes 6 million of them. */
 ACT512_INLINE __m512 act512_sigmoid(__m512 x)
 {
-    __m512 one = _mm512_set1_ps(1.0f);
-    __m512 d = _mm512_add_ps(one, act512_exp(_mm512_sub_ps(_mm512_setzero_ps(), x)));
-    __m512 r = _mm512_rcp14_ps(d);
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(-1.44269504088896341f)), d, r;
+    t = _mm512_range_ps(t, _mm512_set1_ps(126.0f), 0x2);
+    d = _mm512_add_ps(act512_exp2(t), _mm512_set1_ps(1.0f));
+    r = _mm512_rcp14_ps(d);
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
 }
 

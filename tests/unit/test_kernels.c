@@ -442,6 +442,31 @@ START_TEST(unary_every_activation)
 }
 END_TEST
 
+/* The smooth activations far out, where e^-x leaves float's range and the vector code
+ * clamps its argument: large magnitudes, the clamp's edges, infinities. (SiLU at -inf is
+ * left out: x / (1 + e^-x) is NaN there, the vector code's -inf.) */
+START_TEST(unary_smooth_extremes)
+{
+    static const RtAct acts[] = { RT_ACT_SIGMOID, RT_ACT_SILU, RT_ACT_TANH };
+    RtAct act = acts[_i];
+    float edges[] = { -INFINITY, INFINITY, -1000, 1000, -126, 126, -88.7f, 88.7f, -87.3f,
+                      87.3f, -103.9f, 103.9f, -60, 60, -1e-30f, 1e-30f, 0, -0.f, 1e-7f, -3e-4f };
+    size_t ne = sizeof edges / sizeof edges[0], n = ne + 4000;
+    float *x = alloc_uniform(n, 91 + (uint64_t)_i, -200, 200);
+    float *y = malloc(n * 4), *want = malloc(n * 4);
+    memcpy(x, edges, sizeof edges);
+    if (act == RT_ACT_SILU)
+        x[0] = -1e6f;
+    for (size_t i = 0; i < n; i++)
+        want[i] = (float)ref_act(act, x[i], 0, 0);
+    int64_t p[2] = { (int64_t)n, act };
+    float f[4] = { 0 };
+    RUN(UNARY, y, x);
+    EXPECT_CLOSE(y, want, n, 2e-6, 1e-6);
+    free(x); free(y); free(want);
+}
+END_TEST
+
 /* Binary ops with NumPy broadcasting; p: op rank dims astride bstride (0 on broadcast axes).
  * Iteration _i: shape case _i / 5, op _i % 5. */
 typedef struct { int r; int64_t y[4], a[4], b[4]; } BinCase;   /* a, b padded to rank r */
@@ -687,6 +712,7 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(tc, lrn_odd_and_even_size, 0, 2);
     tcase_add_test(tc, softmax_middle_axis);
     tcase_add_loop_test(tc, unary_every_activation, 0, RT_ACT_COUNT);
+    tcase_add_loop_test(tc, unary_smooth_extremes, 0, 3);
     tcase_add_loop_test(tc, binary_broadcast, 0, 5 * NCASES(bin_cases));
     tcase_add_test(tc, copy_bytes);
     tcase_add_test(tc, concat_middle_axis);
