@@ -74,17 +74,19 @@ static Value *packed_conv_weights(Graph *g, Value *w, int64_t group)
     return t;
 }
 
-/* Conv weights [M, C, 3, 3] transformed for Winograd F(4x4,3x3) and packed
- * (runtime/conv_winograd.c). */
-static Value *winograd_weights(Graph *g, Value *w)
+/* Conv weights [M, C, 3, 3] transformed for Winograd and packed: F(4x4,3x3)
+ * (runtime/conv_winograd.c) or, small, F(2x2,3x3) (runtime/conv_winograd2.c). */
+static Value *winograd_weights(Graph *g, Value *w, bool small)
 {
-    int64_t dims[1] = { (int64_t)rt_winograd_weights_size(w->dims[0], w->dims[1]) };
+    int64_t m = w->dims[0], c = w->dims[1];
+    int64_t dims[1] = { (int64_t)(small ? rt_winograd2_weights_size(m, c)
+                                        : rt_winograd_weights_size(m, c)) };
     char name[256];
-    snprintf(name, sizeof name, "%s.winograd", w->name);
+    snprintf(name, sizeof name, "%s.%s", w->name, small ? "winograd2" : "winograd");
     Value *t = graph_add_constant(g, name, DT_F32, 1, dims);
-    if (!t)
+    if (!t || !(small ? rt_winograd2_pack_weights(m, c, w->data, t->data)
+                      : rt_winograd_pack_weights(m, c, w->data, t->data)))
         return NULL;
-    rt_winograd_pack_weights(w->dims[0], w->dims[1], w->data, t->data);
     return t;
 }
 
@@ -94,7 +96,8 @@ static Value *winograd_weights(Graph *g, Value *w)
  * 1.35-1.4x; with VGG's 3 input channels 4.7x slower); 14x14 and 13x13 planes (16 tiles)
  * too, their transforms packing four tile rows a vector (ResNet's 256 -> 256 layers 2.1x,
  * GoogLeNet's 96 -> 208 2.1x and 16 -> 48 1.7x, DenseNet's 128 -> 32 1.07x); 7x7 planes (4
- * tiles) not (1.7-2x slower: a quarter of the GEMM's lanes, four times the weights). They are
+ * tiles) not (1.7-2x slower: a quarter of the GEMM's lanes, four times the weights; see
+ * use_winograd2). They are
  * vectorized for AVX-512 only, so only such hosts choose it. Its rounding error is a few
  * times a direct convolution's, and grows through the layers after it: ResNet-101/152
  * drift past the end-to-end tolerance, so it is chosen only at -O3, where the user asked
@@ -110,6 +113,24 @@ static bool use_winograd(const Graph *g, const WindowAttr *w, const Value *x, co
            w->stride[1] == 1 && w->dilation[0] == 1 && w->dilation[1] == 1 && w->group == 1 &&
            c >= 16 && y->dims[1] >= 16 && tiles >= 16 && (c >= 64 || tiles <= 400) &&
            wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 && rt_cpu_isa() >= 2;
+}
+
+/* F(2x2,3x3) takes the small planes F(4x4,3x3) leaves (fewer than 16 of its tiles) when
+ * its own 2x2 tiles fill a vector or more (16-64 of them: 7x7 to 16x16) and both channel
+ * counts are 128 or more, so that the GEMMs outweigh the transforms. Measured on 7x7
+ * planes against the direct kernel at one thread, weights cold: ResNet's 512 -> 512 1.48x,
+ * 256 -> 256 1.43x, GoogLeNet's 160 -> 320 1.10x and 192 -> 384 1.19x; DenseNet's
+ * 128 -> 32 0.85x and 64 -> 64 0.92x (not taken). Like F(4x4,3x3): -O3, AVX-512 hosts. */
+static bool use_winograd2(const Graph *g, const WindowAttr *w, const Value *x, const Value *y,
+                          const Value *wt)
+{
+    int64_t tiles4 = (y->dims[2] + 3) / 4 * ((y->dims[3] + 3) / 4);
+    int64_t tiles2 = (y->dims[2] + 1) / 2 * ((y->dims[3] + 1) / 2);
+    return g->winograd && w->kernel[0] == 3 && w->kernel[1] == 3 && w->stride[0] == 1 &&
+           w->stride[1] == 1 && w->dilation[0] == 1 && w->dilation[1] == 1 && w->group == 1 &&
+           x->dims[1] >= 128 && y->dims[1] >= 128 && tiles4 < 16 && tiles2 >= 16 &&
+           tiles2 <= 64 && wt->kind == VAL_CONSTANT && wt->dtype == DT_F32 &&
+           rt_cpu_isa() >= 2;
 }
 
 /* Conv weights [M, K] packed for the direct kernel (runtime/conv_direct.c). */
@@ -218,10 +239,17 @@ static bool lower_window(Schedule *s, Node *n, Diag *d)
                       y->dims[2] == x->dims[2] && y->dims[3] == x->dims[3];
         bool small = w->group == 1 && y->dims[2] * y->dims[3] < 16;   /* dot products */
         if (use_winograd(s->g, w, x, y, n->in[1])) {
-            st->t[2] = winograd_weights(s->g, n->in[1]);
+            st->t[2] = winograd_weights(s->g, n->in[1], false);
             if (!st->t[2])
                 return diag_error(d, "out of memory");
             st->kernel = RT_K_CONV_WINOGRAD;
+        } else if (!n->pre.on && use_winograd2(s->g, w, x, y, n->in[1])) {
+            st->t[2] = winograd_weights(s->g, n->in[1], true);
+            if (!st->t[2])
+                return diag_error(d, "out of memory");
+            st->kernel = RT_K_CONV_WINOGRAD2;
+            st->ws_slot = 4;
+            st->ws_bytes = rt_winograd2_workspace(st->p) * sizeof(float);
         } else if (use_direct(w, x, y, n->in[1], st->p) || use_pointwise(x, n->in[1], st->p)) {
             st->t[2] = direct_conv_weights(s->g, n->in[1]);
             if (!st->t[2])

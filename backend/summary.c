@@ -10,6 +10,7 @@ int64_t step_flops(const Step *st)
     int64_t out = value_numel(st->t[0]);
     switch (st->kernel) {
     case RT_K_CONV: case RT_K_CONV_PACKED: case RT_K_CONV_WINOGRAD: case RT_K_CONV_DIRECT:
+    case RT_K_CONV_WINOGRAD2:
         /* out * (Cin/G * KH * KW) MACs, as a direct convolution would do them */
         return 2 * out * (p[1] / p[15]) * p[7] * p[8];
     case RT_K_GEMM: case RT_K_MATMUL:

@@ -44,39 +44,49 @@ RT_API size_t rt_winograd_weights_size(int64_t M, int64_t C)
     return 36 * rt_gemm_packed_a_size(M, C);
 }
 
-/* U_e = (G g G^T)[e] for each filter, as 36 matrices [M, C], each packed for the GEMM. */
-RT_API void rt_winograd_pack_weights(int64_t M, int64_t C, const float *w, float *dst)
+/* U_e = (G g G^T)[e] for each filter, as a * a matrices [M, C], each packed for the
+ * GEMM: the weights of F(m x m, 3x3) for G of a = m + 2 <= 6 rows (this file's and
+ * conv_winograd2.c's). Returns 0 when out of memory. */
+RT_API int rt_winograd_transform_weights(int64_t M, int64_t C, const float *w,
+                                         const double (*G)[3], int a, float *dst)
 {
-    static const double G[6][3] = {
-        { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
-        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 } };
     size_t each = rt_gemm_packed_a_size(M, C);
-    float *u = malloc((size_t)(M * C) * 36 * sizeof(float));
+    float *u = malloc((size_t)(M * C * a * a) * sizeof(float));
     int64_t m, c, e;
     if (!u)
-        return;
+        return 0;
     for (m = 0; m < M; m++)
         for (c = 0; c < C; c++) {
             const float *g = w + (m * C + c) * 9;
             double t[6][3];
             int i, j, k;
-            for (i = 0; i < 6; i++)
+            for (i = 0; i < a; i++)
                 for (j = 0; j < 3; j++) {
                     t[i][j] = 0;
                     for (k = 0; k < 3; k++)
                         t[i][j] += G[i][k] * g[k * 3 + j];
                 }
-            for (i = 0; i < 6; i++)
-                for (j = 0; j < 6; j++) {
+            for (i = 0; i < a; i++)
+                for (j = 0; j < a; j++) {
                     double s = 0;
                     for (k = 0; k < 3; k++)
                         s += t[i][k] * G[j][k];
-                    u[((int64_t)(i * 6 + j) * M + m) * C + c] = (float)s;
+                    u[((int64_t)(i * a + j) * M + m) * C + c] = (float)s;
                 }
         }
-    for (e = 0; e < 36; e++)
+    for (e = 0; e < a * a; e++)
         rt_gemm_pack_a(M, C, u + e * M * C, C, dst + (size_t)e * each);
     free(u);
+    return 1;
+}
+
+/* F(4x4,3x3)'s 36 matrices; 0 when out of memory. */
+RT_API int rt_winograd_pack_weights(int64_t M, int64_t C, const float *w, float *dst)
+{
+    static const double G[6][3] = {
+        { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 } };
+    return rt_winograd_transform_weights(M, C, w, G, 6, dst);
 }
 
 /* The 1-D transforms, on 6 values with stride s. */

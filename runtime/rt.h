@@ -129,7 +129,14 @@ RT_API void rt_gemm_packed(int64_t M, int64_t N, int64_t K, const float *Ap, con
 /* Winograd F(4x4,3x3) weights (runtime/conv_winograd.c): 36 transformed [M, C] matrices,
  * each packed by rt_gemm_pack_a; the compiler prepares them once. */
 RT_API size_t rt_winograd_weights_size(int64_t M, int64_t C);    /* in floats */
-RT_API void rt_winograd_pack_weights(int64_t M, int64_t C, const float *w, float *dst);
+RT_API int rt_winograd_pack_weights(int64_t M, int64_t C, const float *w, float *dst);
+RT_API int rt_winograd_transform_weights(int64_t M, int64_t C, const float *w,
+                                         const double (*G)[3], int a, float *dst);
+/* Winograd F(2x2,3x3) for small planes (runtime/conv_winograd2.c): 16 transformed [M, C]
+ * matrices, each packed by rt_gemm_pack_a. The packs return 0 when out of memory. */
+RT_API size_t rt_winograd2_weights_size(int64_t M, int64_t C);   /* in floats */
+RT_API int rt_winograd2_pack_weights(int64_t M, int64_t C, const float *w, float *dst);
+RT_API size_t rt_winograd2_workspace(const int64_t *p);          /* in floats */
 
 /* One tile of the packed GEMM for a micro-kernel: C[mr,nr] (+)= A[mr,kc] B[kc,nr], where
  * a0/a1 are 6-row panels (a1 for rows 6..11) and b a packed kc x NR panel (or, AVX-512

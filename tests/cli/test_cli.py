@@ -194,6 +194,25 @@ class InfoTests(CnncCase):
             avx512 = "avx512f" in f.read()
         self.assertEqual(row[3], "conv_pointwise" if avx512 else "conv_packed")
 
+    def test_summary_names_the_small_winograd(self):
+        # a 3x3 convolution on a 7x7 plane with 128 channels in and out: at -O3, Winograd
+        # F(2x2,3x3) where the CPU has AVX-512; at -O2, and elsewhere, the direct kernel or
+        # the GEMM
+        w = np.random.RandomState(1).standard_normal((128, 128, 3, 3)).astype(np.float32)
+        model = self.model("w2.onnx", [node("Conv", ["x", "w"], ["y"], "c3",
+                                            pads=[1, 1, 1, 1])],
+                           [f32("x", [1, 128, 7, 7])], [f32("y", [1, 128, 7, 7])],
+                           inits=[const("w", w)])
+        with open("/proc/cpuinfo") as f:
+            avx512 = "avx512f" in f.read()
+        for level, want in (("-O3", "conv_winograd2" if avx512 else "conv_packed"),
+                            ("-O2", "conv_direct" if avx512 else "conv_packed")):
+            r = self.cnnc("--summary", level, model)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            row = next(line.split() for line in r.stdout.splitlines()
+                       if re.match(r"\d+\s", line))
+            self.assertEqual(row[3], want, level)
+
     def test_summary_table_and_totals(self):
         r = self.cnnc("--summary", lenet())
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -3,7 +3,9 @@
  * bias, residual and activations, on every ISA the CPU has, with one thread (bands of
  * tile rows) and two (all tiles at once, or bands for a large image); planes of four tiles
  * a row or fewer, and of five to eight, whose input transforms pack four or two tile rows a
- * vector. */
+ * vector. F(2x2,3x3) for small planes the same way: one to four runs of 16 tiles, partial
+ * runs and tiles, uneven padding, two images, an activation the vector code leaves to the
+ * scalar one. */
 #include <check.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -63,7 +65,7 @@ START_TEST(winograd_matches_direct)
                 int64_t at = (m * oh + oy) * ow + ox;
                 want[at] = (float)ref_act(c->act, s + (r ? r[at] : 0), f[0], f[1]);
             }
-    rt_winograd_pack_weights(c->m, c->c, w, u);
+    ck_assert(rt_winograd_pack_weights(c->m, c->c, w, u));
     for (int threads = 1; threads <= 2; threads++) {
 #ifdef _OPENMP
         omp_set_num_threads(threads);
@@ -78,12 +80,75 @@ START_TEST(winograd_matches_direct)
 }
 END_TEST
 
+typedef struct {
+    int64_t n, c, h, w, m, pt, pl, pb, pr;
+    RtAct act;
+    int res, bias;
+} Wino2Case;
+static const Wino2Case wino2_cases[] = {
+    { 1, 3, 7, 7, 5, 1, 1, 1, 1, RT_ACT_RELU, 1, 1 },       /* 7x7: one run of 16 tiles */
+    { 1, 20, 8, 8, 17, 1, 1, 1, 1, RT_ACT_CLIP, 0, 1 },     /* 8x8: whole tiles */
+    { 2, 9, 9, 9, 6, 1, 1, 1, 1, RT_ACT_SILU, 1, 0 },       /* 25 tiles: a partial run */
+    { 1, 16, 16, 16, 8, 1, 1, 1, 1, RT_ACT_NONE, 0, 1 },    /* 64 tiles: four runs */
+    { 1, 5, 7, 5, 4, 1, 1, 1, 1, RT_ACT_TANH, 1, 1 },       /* partial tiles across */
+    { 1, 6, 9, 8, 3, 0, 0, 0, 0, RT_ACT_HARDSWISH, 0, 1 },  /* unpadded */
+    { 1, 7, 8, 7, 5, 1, 0, 0, 2, RT_ACT_RELU, 1, 1 },       /* uneven padding */
+    { 2, 40, 7, 7, 36, 1, 1, 1, 1, RT_ACT_EXP, 1, 1 },      /* the scalar epilogue */
+};
+
+START_TEST(winograd2_matches_direct)
+{
+    const Wino2Case *c = &wino2_cases[_i / NISA];
+    int64_t oh = c->h + c->pt + c->pb - 2, ow = c->w + c->pl + c->pr - 2;
+    int64_t nx = c->n * c->c * c->h * c->w, ny = c->n * c->m * oh * ow;
+    float *x = alloc_uniform((size_t)nx, 500 + _i, -1, 1);
+    float *w = alloc_uniform((size_t)(c->m * c->c * 9), 600 + _i, -0.5f, 0.5f);
+    float *b = c->bias ? alloc_uniform((size_t)c->m, 700 + _i, -1, 1) : NULL;
+    float *r = c->res ? alloc_uniform((size_t)ny, 800 + _i, -1, 1) : NULL;
+    float *u = malloc(rt_winograd2_weights_size(c->m, c->c) * sizeof(float));
+    float *y = malloc((size_t)ny * sizeof(float)), *want = malloc((size_t)ny * sizeof(float));
+    float f[4] = { 0.0f, 6.0f, 0.0f, 0.0f };
+    int64_t p[17] = { c->n, c->c, c->h, c->w, c->m, oh, ow, 3, 3, 1, 1, c->pt, c->pl, 1, 1, 1,
+                      c->act };
+    float *ws = malloc(rt_winograd2_workspace(p) * sizeof(float));
+    use_isa(_i % NISA);
+    for (int64_t n = 0; n < c->n; n++)
+        for (int64_t m = 0; m < c->m; m++)
+            for (int64_t oy = 0; oy < oh; oy++)
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    double s = b ? b[m] : 0;
+                    for (int64_t ci = 0; ci < c->c; ci++)
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                int64_t iy = oy - c->pt + ki, ix = ox - c->pl + kj;
+                                if (iy >= 0 && iy < c->h && ix >= 0 && ix < c->w)
+                                    s += (double)x[((n * c->c + ci) * c->h + iy) * c->w + ix] *
+                                         w[((m * c->c + ci) * 3 + ki) * 3 + kj];
+                            }
+                    int64_t at = ((n * c->m + m) * oh + oy) * ow + ox;
+                    want[at] = (float)ref_act(c->act, s + (r ? r[at] : 0), f[0], f[1]);
+                }
+    ck_assert(rt_winograd2_pack_weights(c->m, c->c, w, u));
+    for (int threads = 1; threads <= 2; threads++) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        memset(y, 0xff, (size_t)ny * sizeof *y);    /* NaN: every element must be written */
+        rt_kernels[RT_K_CONV_WINOGRAD2]((void *const[]){ y, x, u, b, ws, r }, p, f);
+        EXPECT_CLOSE(y, want, (size_t)ny, 1e-4, 1e-4);
+    }
+    use_isa(NISA - 1);
+    free(x); free(w); free(b); free(r); free(u); free(y); free(want); free(ws);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("winograd");
     TCase *tc = tcase_create("winograd");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, winograd_matches_direct, 0, NISA * NCASES(wino_cases));
+    tcase_add_loop_test(tc, winograd2_matches_direct, 0, NISA * NCASES(wino2_cases));
     suite_add_tcase(s, tc);
     return run_suites(&s, 1);
 }
