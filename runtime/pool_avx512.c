@@ -134,6 +134,7 @@ PL512_TARGET RT_API float rt_globalpool_plane_avx512(const float *x, int64_t n, 
  * stores waits for them to reach the cache. */
 
 #define MP_BAND 16              /* output rows a band: its reduced rows stay in L1 */
+#define MP_AHEAD 4              /* input rows prefetched ahead of those being reduced */
 
 /* Floats of a reduced row: its left border, the input row, and every tap of the last
  * output vector (32 floats at stride 2), a multiple of 16. */
@@ -219,6 +220,16 @@ PL512_TARGET RT_API void rt_maxpool_rows_avx512(const int64_t *p, const float *x
                 int64_t iy = oy * sh - pt + ki * dh;
                 if (iy >= 0 && iy < h)
                     rows[nrows++] = x + iy * w;
+            }
+            /* the rows the output row MP_AHEAD on will add, asked for now: the hardware
+             * does not follow this stream across pages far enough ahead (SqueezeNet's
+             * 111x111 pool with its input from memory 0.297 -> 0.165 ms). Past the plane
+             * they are the next plane's first rows; past the tensor, prefetches are
+             * harmless. */
+            for (ki = 0; ki < sh; ki++) {
+                const float *ahead = x + (oy * sh - pt + (kh - 1) * dh + MP_AHEAD + ki) * w;
+                for (i = 0; i < w; i += 16)
+                    _mm_prefetch((const char *)(ahead + i), _MM_HINT_T0);
             }
             for (i = 0; i < pl; i += 16)
                 _mm512_mask_storeu_ps(rr + i, (__mmask16)(pl - i >= 16 ? 0xFFFF
