@@ -110,7 +110,11 @@ static void wino2_output(const Wino2 *k, const float *mo, int64_t estride, float
         }
 }
 
-/* ---- AVX-512: sixteen tiles a vector ---- */
+/* ---- AVX-512: sixteen tiles a vector (x86-64 GCC/Clang only) ---- */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#include "act_avx512.h"
+
 #define WINO2_MAX_TILES 64      /* planes of 16x16 outputs and less (lower.c) */
 
 /* For each run of 16 tiles: where each tile's top-left input and output are, and which
@@ -147,10 +151,6 @@ static void wino2_lanes(const Wino2 *k, Wino2Lanes *l)
                     l->out_mask[r][i * 2 + j] |= bit;
     }
 }
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-#include "act_avx512.h"
 
 #define W2_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 
@@ -230,8 +230,11 @@ RT_API void rt_conv_winograd2_f32(void *const *t, const int64_t *p, const float 
     float *v = t[4], *mo;
     size_t each = rt_gemm_packed_a_size(p[4], p[1]);
     int64_t tiles, esv, esm;
-    int act = (int)p[16], vec = 0, vec_out = 0;
+    int act = (int)p[16];
+#if defined(__GNUC__) && defined(__x86_64__)
+    int vec, vec_out;
     Wino2Lanes lanes;
+#endif
     k.C = p[1]; k.H = p[2]; k.W = p[3]; k.M = p[4]; k.OH = p[5]; k.OW = p[6];
     k.PT = p[11]; k.PL = p[12];
     k.th = (k.OH + 1) / 2;
