@@ -348,6 +348,9 @@ static void pw_task(const DirectRun *r, int64_t n, int64_t task, int64_t ngroups
 }
 
 RT_API void rt_gather_even_avx512(const float *src, int64_t n, float *dst);
+RT_API int rt_act512_ok(int act);
+RT_API void rt_affine_act_avx512(float *y, const float *x, int64_t n, float s, float t,
+                                 int act, float alpha, float beta);
 
 /* The input pixels image n's pointwise convolution reads, [C, OH, OW], into xs: at stride
  * 2 every other row and column, and scaled (the input scaling a conv took over: channel c
@@ -370,6 +373,12 @@ static void pointwise_input(const int64_t *p, const float *x, const float *scale
         s = scale[(p[17] == 2 ? n * c : 0) + ch];
         t = shift ? shift[ch] : 0.0f;
         src = p[9] == 2 ? d : src;
+        if (rt_act512_ok((int)p[18])) {
+            /* one vectorized pass where the loop below and the activation make two: the
+             * copy was 30 % of EfficientNet's 672 -> 112 squeeze-excited layer */
+            rt_affine_act_avx512(d, src, hw, s, t, (int)p[18], 0.0f, 0.0f);
+            continue;
+        }
         for (j = 0; j < hw; j++)
             d[j] = src[j] * s + t;
         rt_act_inplace(d, (size_t)hw, (RtAct)p[18], 0.0f, 0.0f);
