@@ -36,6 +36,32 @@ static const WinoCase wino_cases[] = {
     { 5, 32, 31, 4, 0, RT_ACT_NONE, 1 },
 };
 
+/* The reference: want = act(3x3 stride-1 conv(x, w) + b + r) in double, for n images of
+ * c channels h x w into m channels oh x ow, padded pt on top and pl on the left (b and r
+ * may be NULL). */
+static void ref_conv3x3(const float *x, const float *w, const float *b, const float *r,
+                        int64_t n, int64_t c, int64_t h, int64_t wd, int64_t m, int64_t oh,
+                        int64_t ow, int64_t pt, int64_t pl, RtAct act, const float *f,
+                        float *want)
+{
+    for (int64_t ni = 0; ni < n; ni++)
+        for (int64_t mi = 0; mi < m; mi++)
+            for (int64_t oy = 0; oy < oh; oy++)
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    double s = b ? b[mi] : 0;
+                    for (int64_t ci = 0; ci < c; ci++)
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                int64_t iy = oy - pt + ki, ix = ox - pl + kj;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                                    s += (double)x[((ni * c + ci) * h + iy) * wd + ix] *
+                                         w[((mi * c + ci) * 3 + ki) * 3 + kj];
+                            }
+                    int64_t at = ((ni * m + mi) * oh + oy) * ow + ox;
+                    want[at] = (float)ref_act(act, s + (r ? r[at] : 0), f[0], f[1]);
+                }
+}
+
 START_TEST(winograd_matches_direct)
 {
     const WinoCase *c = &wino_cases[_i / NISA];
@@ -50,21 +76,7 @@ START_TEST(winograd_matches_direct)
     int64_t p[17] = { 1, c->c, c->h, c->w, c->m, oh, ow, 3, 3, 1, 1, c->pad, c->pad, 1, 1, 1,
                       c->act };
     use_isa(_i % NISA);
-    for (int64_t m = 0; m < c->m; m++)
-        for (int64_t oy = 0; oy < oh; oy++)
-            for (int64_t ox = 0; ox < ow; ox++) {
-                double s = b[m];
-                for (int64_t ci = 0; ci < c->c; ci++)
-                    for (int ki = 0; ki < 3; ki++)
-                        for (int kj = 0; kj < 3; kj++) {
-                            int64_t iy = oy - c->pad + ki, ix = ox - c->pad + kj;
-                            if (iy >= 0 && iy < c->h && ix >= 0 && ix < c->w)
-                                s += (double)x[(ci * c->h + iy) * c->w + ix] *
-                                     w[((m * c->c + ci) * 3 + ki) * 3 + kj];
-                        }
-                int64_t at = (m * oh + oy) * ow + ox;
-                want[at] = (float)ref_act(c->act, s + (r ? r[at] : 0), f[0], f[1]);
-            }
+    ref_conv3x3(x, w, b, r, 1, c->c, c->h, c->w, c->m, oh, ow, c->pad, c->pad, c->act, f, want);
     ck_assert(rt_winograd_pack_weights(c->m, c->c, w, u));
     for (int threads = 1; threads <= 2; threads++) {
 #ifdef _OPENMP
@@ -112,22 +124,8 @@ START_TEST(winograd2_matches_direct)
                       c->act };
     float *ws = malloc(rt_winograd2_workspace(p) * sizeof(float));
     use_isa(_i % NISA);
-    for (int64_t n = 0; n < c->n; n++)
-        for (int64_t m = 0; m < c->m; m++)
-            for (int64_t oy = 0; oy < oh; oy++)
-                for (int64_t ox = 0; ox < ow; ox++) {
-                    double s = b ? b[m] : 0;
-                    for (int64_t ci = 0; ci < c->c; ci++)
-                        for (int ki = 0; ki < 3; ki++)
-                            for (int kj = 0; kj < 3; kj++) {
-                                int64_t iy = oy - c->pt + ki, ix = ox - c->pl + kj;
-                                if (iy >= 0 && iy < c->h && ix >= 0 && ix < c->w)
-                                    s += (double)x[((n * c->c + ci) * c->h + iy) * c->w + ix] *
-                                         w[((m * c->c + ci) * 3 + ki) * 3 + kj];
-                            }
-                    int64_t at = ((n * c->m + m) * oh + oy) * ow + ox;
-                    want[at] = (float)ref_act(c->act, s + (r ? r[at] : 0), f[0], f[1]);
-                }
+    ref_conv3x3(x, w, b, r, c->n, c->c, c->h, c->w, c->m, oh, ow, c->pt, c->pl, c->act, f,
+                want);
     ck_assert(rt_winograd2_pack_weights(c->m, c->c, w, u));
     for (int threads = 1; threads <= 2; threads++) {
 #ifdef _OPENMP
