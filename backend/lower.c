@@ -116,7 +116,7 @@ static bool use_winograd(const Graph *g, const WindowAttr *w, const Value *x, co
 }
 
 /* F(2x2,3x3) takes the small planes F(4x4,3x3) leaves (fewer than 16 of its tiles) when
- * its own 2x2 tiles fill a vector or more (16-64 of them: 7x7 to 16x16) and both channel
+ * its own 2x2 tiles fill a vector or more (16-64 of them: 7x7 to 12x12 square) and both channel
  * counts are 128 or more, so that the GEMMs outweigh the transforms. Measured on 7x7
  * planes against the direct kernel at one thread, weights cold: ResNet's 512 -> 512 1.48x,
  * 256 -> 256 1.43x, GoogLeNet's 160 -> 320 1.10x and 192 -> 384 1.19x; DenseNet's

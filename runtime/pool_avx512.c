@@ -221,15 +221,14 @@ PL512_TARGET RT_API void rt_maxpool_rows_avx512(const int64_t *p, const float *x
                 if (iy >= 0 && iy < h)
                     rows[nrows++] = x + iy * w;
             }
-            /* the rows the output row MP_AHEAD on will add, asked for now: the hardware
-             * does not follow this stream across pages far enough ahead (SqueezeNet's
-             * 111x111 pool with its input from memory 0.297 -> 0.165 ms). Past the plane
-             * they are the next plane's first rows; past the tensor, prefetches are
-             * harmless. */
+            /* the input rows MP_AHEAD past the last this output row reads, asked for now:
+             * the hardware does not follow this stream across pages far enough ahead
+             * (SqueezeNet's 111x111 pool with its input from memory 0.297 -> 0.165 ms).
+             * Past the plane they are the next plane's first rows. */
             for (ki = 0; ki < sh; ki++) {
-                const float *ahead = x + (oy * sh - pt + (kh - 1) * dh + MP_AHEAD + ki) * w;
+                int64_t ahead = (oy * sh - pt + (kh - 1) * dh + MP_AHEAD + ki) * w;
                 for (i = 0; i < w; i += 16)
-                    _mm_prefetch((const char *)(ahead + i), _MM_HINT_T0);
+                    PL512_PREFETCH_AT(x, ahead + i);
             }
             for (i = 0; i < pl; i += 16)
                 _mm512_mask_storeu_ps(rr + i, (__mmask16)(pl - i >= 16 ? 0xFFFF

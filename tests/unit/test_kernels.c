@@ -443,14 +443,16 @@ START_TEST(unary_every_activation)
 END_TEST
 
 /* The smooth activations far out, where e^-x leaves float's range and the vector code
- * clamps its argument: large magnitudes, the clamp's edges, infinities. (SiLU at -inf is
- * left out: x / (1 + e^-x) is NaN there, the vector code's -inf.) */
+ * clamps its argument: large magnitudes, the clamp's edges, infinities, NaN (which must
+ * stay NaN). (SiLU at -inf is left out: x / (1 + e^-x) is NaN there, the vector code's
+ * -inf.) */
 START_TEST(unary_smooth_extremes)
 {
     static const RtAct acts[] = { RT_ACT_SIGMOID, RT_ACT_SILU, RT_ACT_TANH };
     RtAct act = acts[_i];
     float edges[] = { -INFINITY, INFINITY, -1000, 1000, -126, 126, -88.7f, 88.7f, -87.3f,
-                      87.3f, -103.9f, 103.9f, -60, 60, -1e-30f, 1e-30f, 0, -0.f, 1e-7f, -3e-4f };
+                      87.3f, -103.9f, 103.9f, -60, 60, -1e-30f, 1e-30f, 0, -0.f, 1e-7f, -3e-4f,
+                      NAN, -NAN };
     size_t ne = sizeof edges / sizeof edges[0], n = ne + 4000;
     float *x = alloc_uniform(n, 91 + (uint64_t)_i, -200, 200);
     float *y = malloc(n * 4), *want = malloc(n * 4);
