@@ -19,6 +19,8 @@ RT_API void rt_affine_f32(void *const *t, const int64_t *p, const float *f)
     int fast = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
     fast = rt_cpu_isa() >= 2 && rt_act512_ok(act);
+#else
+    (void)fast;
 #endif
     #pragma omp parallel for if (n * c * hw > 65536) schedule(static)
     for (i = 0; i < n * c; i++) {

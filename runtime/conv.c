@@ -156,6 +156,8 @@ static void depthwise(const ConvShape *s, const int64_t *p, const float *f, cons
 #if defined(__GNUC__) && defined(__x86_64__)
         if (buf)
             rt_dwconv_scratch_init_avx512(p, buf);
+#else
+        (void)buf;
 #endif
         while ((i0 = rt_claim(&next, 4)) < nc) {
             for (i = i0; i < i0 + 4 && i < nc; i++) {

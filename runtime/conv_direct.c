@@ -95,6 +95,7 @@ static DirectGeom direct_geom(const int64_t *p)
     return g;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
 /* The first pixel of tile i, and where its input starts in the bordered copy. */
 static int64_t tile_start(const DirectGeom *g, int64_t i, int64_t *in)
 {
@@ -106,6 +107,7 @@ static int64_t tile_start(const DirectGeom *g, int64_t i, int64_t *in)
     *in = oy * g->sh * g->wp + ox * g->sw;
     return oy * g->pitch + ox;
 }
+#endif
 
 #define PW_KC 256               /* pointwise: K rows of weights a block */
 #define PW_MAX_TILES 20         /* pointwise with K in blocks: 256 pixels or less */
@@ -137,6 +139,7 @@ RT_API size_t rt_conv_direct_workspace(const int64_t *p)
     return (size_t)(p[1] * g.hp * g.wp + g.wp + 64);
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
 /* x [C, H, W] into xp [C, hp, wp] with its zero border (pt rows above, pl columns left). */
 static void bordered_copy(const float *x, int64_t c, int64_t h, int64_t w, int64_t pt,
                           int64_t pl, int64_t hp, int64_t wp, float *xp, size_t total)
@@ -160,6 +163,7 @@ static void bordered_copy(const float *x, int64_t c, int64_t h, int64_t w, int64
     }
     memset(xp + c * hp * wp, 0, (total - (size_t)(c * hp * wp)) * sizeof(float));
 }
+#endif
 
 /* w[m][k] from the packed blocks. */
 static float packed_weight(const float *wd, int64_t M, int64_t K, int64_t m, int64_t k)

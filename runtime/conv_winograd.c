@@ -179,12 +179,14 @@ static int64_t wino_stride(int64_t n)
     return n / 16 % 2 ? n : n + 16;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
 /* Tile rows the AVX-512 transforms pack into one vector: four for planes of four tiles a
  * row or fewer (14x14), two for five to eight (28x28), else one (a row's tiles fill it). */
 static int64_t wino_rows_a_vector(const Wino *k)
 {
     return k->tw <= 4 ? 4 : k->tw <= 8 ? 2 : 1;
 }
+#endif
 
 /* Tile rows ty0..ty1-1, channels c0..c1-1: V_e [C, ntl] at v + e * wino_stride(C ntl). */
 static void wino_inputs(const Wino *k, int64_t ty0, int64_t ty1, int64_t c0, int64_t c1,
