@@ -22,10 +22,12 @@ extern char **environ;
 static bool has_archives(const char *dir)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/libcnnc_main.a", dir);
-    if (access(path, R_OK) != 0)
+    /* a directory too long for the path is not one that has them */
+    if (snprintf(path, sizeof path, "%s/libcnnc_main.a", dir) >= (int)sizeof path ||
+        access(path, R_OK) != 0)
         return false;
-    snprintf(path, sizeof path, "%s/libcnnc_rt.a", dir);
+    if (snprintf(path, sizeof path, "%s/libcnnc_rt.a", dir) >= (int)sizeof path)
+        return false;
     return access(path, R_OK) == 0;
 }
 
