@@ -62,6 +62,22 @@ static void ref_conv3x3(const float *x, const float *w, const float *b, const fl
                 }
 }
 
+/* Kernel k on t (t[0] the output y of ny floats) with one thread and with two, each time
+ * against want. */
+static void run_threads(RtKernelId k, void *const *t, const int64_t *p, const float *f,
+                        int64_t ny, const float *want, double rtol)
+{
+    float *y = t[0];
+    for (int threads = 1; threads <= 2; threads++) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        memset(y, 0xff, (size_t)ny * sizeof *y);    /* NaN: every element must be written */
+        rt_kernels[k](t, p, f);
+        EXPECT_CLOSE(y, want, (size_t)ny, rtol, 1e-4);
+    }
+}
+
 START_TEST(winograd_matches_direct)
 {
     const WinoCase *c = &wino_cases[_i / NISA];
@@ -78,15 +94,9 @@ START_TEST(winograd_matches_direct)
     use_isa(_i % NISA);
     ref_conv3x3(x, w, b, r, 1, c->c, c->h, c->w, c->m, oh, ow, c->pad, c->pad, c->act, f, want);
     ck_assert(rt_winograd_pack_weights(c->m, c->c, w, u));
-    for (int threads = 1; threads <= 2; threads++) {
-#ifdef _OPENMP
-        omp_set_num_threads(threads);
-#endif
-        memset(y, 0xff, (size_t)ny * sizeof *y);    /* NaN: every element must be written */
-        rt_kernels[RT_K_CONV_WINOGRAD]((void *const[]){ y, x, u, b, NULL, r }, p, f);
-        /* the transforms' rounding grows with the channels summed (64: 1.3e-4 seen) */
-        EXPECT_CLOSE(y, want, (size_t)ny, c->c > 32 ? 4e-4 : 1e-4, 1e-4);
-    }
+    /* the transforms' rounding grows with the channels summed (64: 1.3e-4 seen) */
+    run_threads(RT_K_CONV_WINOGRAD, (void *const[]){ y, x, u, b, NULL, r }, p, f, ny, want,
+                c->c > 32 ? 4e-4 : 1e-4);
     use_isa(NISA - 1);
     free(x); free(w); free(b); free(r); free(u); free(y); free(want);
 }
@@ -127,14 +137,8 @@ START_TEST(winograd2_matches_direct)
     ref_conv3x3(x, w, b, r, c->n, c->c, c->h, c->w, c->m, oh, ow, c->pt, c->pl, c->act, f,
                 want);
     ck_assert(rt_winograd2_pack_weights(c->m, c->c, w, u));
-    for (int threads = 1; threads <= 2; threads++) {
-#ifdef _OPENMP
-        omp_set_num_threads(threads);
-#endif
-        memset(y, 0xff, (size_t)ny * sizeof *y);    /* NaN: every element must be written */
-        rt_kernels[RT_K_CONV_WINOGRAD2]((void *const[]){ y, x, u, b, ws, r }, p, f);
-        EXPECT_CLOSE(y, want, (size_t)ny, 1e-4, 1e-4);
-    }
+    run_threads(RT_K_CONV_WINOGRAD2, (void *const[]){ y, x, u, b, ws, r }, p, f, ny, want,
+                1e-4);
     use_isa(NISA - 1);
     free(x); free(w); free(b); free(r); free(u); free(y); free(want); free(ws);
 }
